@@ -1,0 +1,10 @@
+# Every dependency comes from a Debian bookworm package (scripts/install-deps.sh).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBPCAP REQUIRED IMPORTED_TARGET libpcap)
+find_package(CLI11 CONFIG REQUIRED)
+if(ADVPND_TESTS)
+  find_package(doctest CONFIG REQUIRED)
+endif()
+if(ADVPND_BENCH AND NOT ADVPND_FUZZ)
+  find_package(benchmark CONFIG REQUIRED)
+endif()
