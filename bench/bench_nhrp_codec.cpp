@@ -3,7 +3,7 @@
 // NAT extension) and a Cisco Resolution Reply with Responder, Forward Transit
 // (one hop), Auth and NAT extensions.
 //
-//   build/default/bench/bench_nhrp_codec --benchmark_repetitions=5 \
+//   build/default/bench/bench_nhrp_codec --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 

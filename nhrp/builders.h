@@ -65,7 +65,8 @@ struct ResolutionRequestSpec {
 // Replies keep the request's ID, source and destination fields and its
 // extensions in order (RFC 2332 5.3: "NHSs must not reorder"); the Responder
 // Address extension gets `responder`, the Authentication extension is
-// regenerated with the sender's password (or removed when it has none).
+// regenerated with the sender's password (a sender without one keeps the
+// request's, as FRR copies it into its Registration Reply: NHRP-WIRE.md 7.4).
 struct ReplySpec {
   Sender sender;
   Cie responder;  // code, MTU, holding time of the replying station

@@ -2,6 +2,7 @@
 // length and offset is checked against the bytes that remain before it is
 // used, and a refusal names the field, its offset and the numbers involved.
 #include <cstring>
+#include <vector>
 
 #include "base/byte_io.h"
 #include "nhrp/codec.h"
@@ -246,13 +247,18 @@ Status<DecodeError> decode_into(std::span<const std::byte> data, Packet& out, De
   }
   if (auto s = check_type_length(sstl, "ar$sstl", kOffsetSstl, sizes.nbma); !s) return s;
 
-  if (options.verify_checksum && internet_checksum(packet) != 0) {
-    return fail(error(DecodeErrc::ChecksumMismatch, "ar$chksum", kOffsetChecksum, internet_checksum(packet),
+  if (options.verify_checksum && internet_checksum(packet) != 0) [[unlikely]] {
+    // Report the checksum these bytes need next to the one received.
+    std::vector<std::byte> zeroed(packet.begin(), packet.end());
+    zeroed[kOffsetChecksum] = zeroed[kOffsetChecksum + 1] = std::byte{0};
+    return fail(error(DecodeErrc::ChecksumMismatch, "ar$chksum", kOffsetChecksum, internet_checksum(zeroed),
                       out.received_checksum));
   }
 
   // The mandatory part runs to ar$extoff, or to ar$pktsz without extensions.
-  if (extoff != 0 && (extoff < kCommonHeaderEnd || extoff > packet_size)) {
+  // An extension area must hold at least one extension: FRR requires
+  // extoff < pktsz, and an empty one could not be re-encoded byte for byte.
+  if (extoff != 0 && (extoff < kCommonHeaderEnd || extoff >= packet_size)) {
     return fail(error(DecodeErrc::BadExtensionOffset, "ar$extoff", kOffsetExtensionOffset,
                       extoff < kCommonHeaderEnd ? kCommonHeaderEnd : packet_size, extoff));
   }
@@ -295,7 +301,12 @@ Status<DecodeError> decode_into(std::span<const std::byte> data, Packet& out, De
   }
 
   // With extensions, addresses that run past ar$extoff mean the offset is wrong.
-  const DecodeErrc address_error = extoff != 0 ? DecodeErrc::BadExtensionOffset : DecodeErrc::Truncated;
+  const std::size_t addresses_end = kCommonHeaderEnd + (shtl & kTypeLengthMask) + (sstl & kTypeLengthMask) +
+                                    src_proto_length + dst_proto_length;
+  if (extoff != 0 && extoff < addresses_end) {
+    return fail(error(DecodeErrc::BadExtensionOffset, "ar$extoff", kOffsetExtensionOffset, addresses_end, extoff));
+  }
+  const DecodeErrc address_error = DecodeErrc::Truncated;
   if (auto s = read_address(mandatory, shtl & kTypeLengthMask, 0, address_error, "source NBMA address", out.src_nbma);
       !s) {
     return s;

@@ -70,15 +70,14 @@ std::string DecodeError::message() const {
       text += ": declares " + std::to_string(needed) + " bytes, " + std::to_string(available) + " received";
       break;
     case DecodeErrc::BadExtensionOffset:
-      text += ": value " + std::to_string(available) + ", needs " + std::to_string(needed);
+      text += ": value " + std::to_string(available) + ", needs " + (available < needed ? ">= " : "< ") + std::to_string(needed);
       break;
-    case DecodeErrc::ChecksumMismatch:
-      text += ": received 0x" + [](std::size_t v) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "%04zx", v);
-        return std::string(buf);
-      }(available);
+    case DecodeErrc::ChecksumMismatch: {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, ": received 0x%04zx, the bytes need 0x%04zx", available, needed);
+      text += buf;
       break;
+    }
     case DecodeErrc::UnsupportedVersion:
     case DecodeErrc::UnknownPacketType:
     case DecodeErrc::UnsupportedAddressFamily:
