@@ -52,6 +52,19 @@ bool IpAddress::shares_prefix(const IpAddress& other, unsigned prefix_len) const
   return (bytes_[full_bytes] & mask) == (other.bytes_[full_bytes] & mask);
 }
 
+IpAddress IpAddress::masked(unsigned prefix_len) const {
+  IpAddress out = *this;
+  for (unsigned i = 0; i < size_; ++i) {
+    const unsigned first_bit = i * 8;
+    if (first_bit >= prefix_len) {
+      out.bytes_[i] = 0;
+    } else if (prefix_len - first_bit < 8) {
+      out.bytes_[i] = static_cast<std::uint8_t>(bytes_[i] & (0xFFu << (8 - (prefix_len - first_bit))));
+    }
+  }
+  return out;
+}
+
 std::string IpAddress::to_string() const {
   char buffer[INET6_ADDRSTRLEN] = {};
   switch (family()) {

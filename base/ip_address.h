@@ -5,6 +5,7 @@
 
 #include <array>
 #include <compare>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -71,6 +72,8 @@ class IpAddress {
 
   // True when the first prefix_len bits of both addresses are equal (same family).
   [[nodiscard]] bool shares_prefix(const IpAddress& other, unsigned prefix_len) const;
+  // The address with every bit past prefix_len cleared.
+  [[nodiscard]] IpAddress masked(unsigned prefix_len) const;
 
   [[nodiscard]] std::string to_string() const;
 
@@ -83,3 +86,15 @@ class IpAddress {
 };
 
 }  // namespace advpnd
+
+template <>
+struct std::hash<advpnd::IpAddress> {
+  std::size_t operator()(const advpnd::IpAddress& addr) const noexcept {
+    // FNV-1a over the length and the bytes.
+    std::size_t h = 1469598103934665603ull ^ addr.size();
+    for (std::size_t i = 0; i < addr.size(); ++i) {
+      h = (h ^ addr.byte(i)) * 1099511628211ull;
+    }
+    return h;
+  }
+};

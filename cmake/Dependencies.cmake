@@ -1,6 +1,8 @@
 # Every dependency comes from a Debian bookworm package (scripts/install-deps.sh).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBPCAP REQUIRED IMPORTED_TARGET libpcap)
+# The daemon's event loop (platform/event_loop.h): timers, fd and signal events only.
+pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core)
 find_package(CLI11 CONFIG REQUIRED)
 if(ADVPND_TESTS)
   find_package(doctest CONFIG REQUIRED)

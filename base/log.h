@@ -1,0 +1,33 @@
+// One log line per event, naming the component and the peer (STYLE.md).
+// Lines go to a sink (stderr by default; tests capture them). Levels: the
+// default, info, has no per-packet lines; debug does.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace advpnd::log {
+
+enum class Level : int { Debug = 0, Info = 1, Warning = 2, Error = 3 };
+
+[[nodiscard]] std::string_view to_string(Level level);
+
+void set_level(Level level);
+[[nodiscard]] Level level();
+[[nodiscard]] bool enabled(Level level);
+
+// Replaces where lines go; an empty function restores stderr.
+using Sink = std::function<void(Level, std::string_view component, std::string_view text)>;
+void set_sink(Sink sink);
+
+void write(Level level, std::string_view component, std::string_view text);
+
+inline void debug(std::string_view component, const std::string& text) {
+  if (enabled(Level::Debug)) write(Level::Debug, component, text);
+}
+inline void info(std::string_view component, const std::string& text) { write(Level::Info, component, text); }
+inline void warning(std::string_view component, const std::string& text) { write(Level::Warning, component, text); }
+inline void error(std::string_view component, const std::string& text) { write(Level::Error, component, text); }
+
+}  // namespace advpnd::log

@@ -1,0 +1,67 @@
+#include "platform/ipv4_header.h"
+
+#include "base/byte_io.h"
+
+namespace advpnd::platform {
+namespace {
+
+constexpr std::uint16_t kMoreFragments = 0x2000;
+constexpr std::uint16_t kFragmentOffsetMask = 0x1fff;
+
+}  // namespace
+
+std::string Ipv4Error::message() const {
+  const std::string got = std::to_string(received);
+  switch (code) {
+    case Ipv4Errc::Truncated:
+      return "IPv4 header truncated: " + got + " bytes received, at least 20 needed";
+    case Ipv4Errc::NotVersion4:
+      return "IP version " + std::to_string(declared) + " is not 4";
+    case Ipv4Errc::BadHeaderLength:
+      return "IPv4 header length " + std::to_string(declared) + " is below 20 or exceeds the " + got +
+             " bytes received";
+    case Ipv4Errc::BadTotalLength:
+      return "IPv4 total length " + std::to_string(declared) + " is below the header length or exceeds the " + got +
+             " bytes received";
+    case Ipv4Errc::Fragment:
+      return "IPv4 fragment (the kernel reassembles before raw delivery)";
+  }
+  return "IPv4 header error";
+}
+
+// RFC 791 section 3.1.
+Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data) {
+  ByteReader reader(data);
+  std::uint8_t version_ihl = 0;
+  Ipv4Packet packet;
+  Ipv4Header& h = packet.header;
+  std::uint16_t identification = 0;
+  std::uint16_t checksum = 0;
+  std::span<const std::byte> source;
+  std::span<const std::byte> destination;
+  if (!reader.read_u8(version_ihl) || !reader.read_u8(h.tos) || !reader.read_u16(h.total_length) ||
+      !reader.read_u16(identification) || !reader.read_u16(h.fragment) || !reader.read_u8(h.ttl) ||
+      !reader.read_u8(h.protocol) || !reader.read_u16(checksum) || !reader.read_bytes(4, source) ||
+      !reader.read_bytes(4, destination)) {
+    return fail(Ipv4Error{Ipv4Errc::Truncated, data.size(), 0});
+  }
+  const unsigned version = version_ihl >> 4U;
+  if (version != 4) return fail(Ipv4Error{Ipv4Errc::NotVersion4, data.size(), version});
+  h.header_size = static_cast<std::size_t>(version_ihl & 0x0fU) * 4;
+  if (h.header_size < kIpv4MinHeaderSize || h.header_size > data.size()) {
+    return fail(Ipv4Error{Ipv4Errc::BadHeaderLength, data.size(), h.header_size});
+  }
+  if (h.total_length < h.header_size || h.total_length > data.size()) {
+    return fail(Ipv4Error{Ipv4Errc::BadTotalLength, data.size(), h.total_length});
+  }
+  if ((h.fragment & (kMoreFragments | kFragmentOffsetMask)) != 0) {
+    return fail(Ipv4Error{Ipv4Errc::Fragment, data.size(), h.fragment});
+  }
+  h.source.assign(source);
+  h.destination.assign(destination);
+  // Options (IHL > 5) are skipped, not interpreted: nothing in them concerns GRE.
+  packet.payload = data.subspan(h.header_size, h.total_length - h.header_size);
+  return packet;
+}
+
+}  // namespace advpnd::platform

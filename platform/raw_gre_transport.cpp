@@ -1,0 +1,326 @@
+#include "platform/raw_gre_transport.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "nhrp/gre.h"
+#include "platform/guarded_call.h"
+#include "platform/ipv4_header.h"
+
+namespace advpnd::platform {
+namespace {
+
+constexpr const char* kLog = "raw-gre";
+
+// IPv4 total length is 16 bits (RFC 791); the kernel adds a 20-byte header.
+constexpr std::size_t kMaxIpv4Datagram = 65535;
+constexpr std::size_t kMaxGreHeader = 8;  // flags + protocol + key: what we send (NHRP-WIRE.md 1.1)
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+// Logging every dropped frame would let a peer flood stderr; powers of two
+// keep the first few and then thin out (1, 2, 4, 8, ... 1024, 2048, ...).
+bool should_log(std::uint64_t count) { return std::has_single_bit(count); }
+
+}  // namespace
+
+Result<std::unique_ptr<RawGreTransport>, std::string> RawGreTransport::open(EventLoop& loop, RawGreConfig config) {
+  const std::string where = "raw GRE socket on " + config.local.to_string();
+  if (config.local.family() != AddressFamily::Ipv4) {
+    return fail("RawGreTransport: local NBMA address '" + config.local.to_string() + "' is not IPv4");
+  }
+  config.receive_batch = std::clamp<std::size_t>(config.receive_batch, 1, kMaxBatch);
+  config.max_rounds_per_event = std::max<std::size_t>(config.max_rounds_per_event, 1);
+  config.max_frame_size = std::clamp<std::size_t>(config.max_frame_size, kIpv4MinHeaderSize + 4, kMaxIpv4Datagram);
+
+  UniqueFd fd(::socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_GRE));
+  if (!fd.valid()) {
+    const int error = errno;
+    std::string message = where + ": socket(AF_INET, SOCK_RAW, IPPROTO_GRE) failed: " + errno_text(error);
+    if (error == EPERM || error == EACCES) message += " (raw sockets need CAP_NET_RAW: run as root)";
+    return fail(std::move(message));
+  }
+  const int ttl = config.ttl;
+  if (::setsockopt(fd.get(), IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) {
+    return fail(where + ": setsockopt(IP_TTL " + std::to_string(ttl) + ") failed: " + errno_text(errno));
+  }
+  if (config.socket_buffer_bytes > 0) {
+    // FORCE passes net.core.rmem_max (root only); otherwise take what the sysctl allows.
+    const int bytes = config.socket_buffer_bytes;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0) {
+      (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }
+  }
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(config.local.v4_value());
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+    const int error = errno;
+    std::string message = where + ": bind failed: " + errno_text(error);
+    if (error == EADDRNOTAVAIL) message += " (not an address of this host)";
+    return fail(std::move(message));
+  }
+
+  std::unique_ptr<RawGreTransport> transport(new RawGreTransport(config, std::move(fd)));
+  RawGreTransport* self = transport.get();
+  auto watch = loop.watch_readable(self->fd(), [self] { self->on_readable(); });
+  if (!watch) return fail(where + ": " + watch.error());
+  transport->watch_ = std::move(watch).value();
+  return transport;
+}
+
+RawGreTransport::RawGreTransport(const RawGreConfig& config, UniqueFd fd)
+    : config_(config),
+      fd_(std::move(fd)),
+      handlers_(std::make_shared<const Handlers>()),
+      rx_arena_(config_.receive_batch * config_.max_frame_size),
+      rx_iov_(config_.receive_batch),
+      rx_msgs_(config_.receive_batch),
+      tx_slots_(kMaxBatch),
+      tx_msgs_(kMaxBatch),
+      queue_(kMaxBatch) {
+  for (std::size_t i = 0; i < config_.receive_batch; ++i) {
+    rx_iov_[i].iov_base = rx_arena_.data() + i * config_.max_frame_size;
+    rx_iov_[i].iov_len = config_.max_frame_size;
+    rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
+    rx_msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+RawGreTransport::~RawGreTransport() { *alive_ = false; }
+
+void RawGreTransport::set_handlers(Handlers handlers) {
+  // A new shared object: a batch in progress keeps the handlers it started with.
+  handlers_ = std::make_shared<const Handlers>(std::move(handlers));
+}
+
+// --- send ------------------------------------------------------------------
+
+Status<std::string> RawGreTransport::check_frame(const IpAddress& destination, std::size_t payload_size) const {
+  if (destination.family() != AddressFamily::Ipv4) {
+    return fail("raw GRE send from " + config_.local.to_string() + ": destination '" + destination.to_string() +
+                "' is not IPv4");
+  }
+  if (payload_size > kMaxIpv4Datagram - kIpv4MinHeaderSize - kMaxGreHeader) {
+    return fail("raw GRE send from " + config_.local.to_string() + " to " + destination.to_string() + ": " +
+                std::to_string(payload_size) + " bytes exceed an IPv4 datagram");
+  }
+  return {};
+}
+
+void RawGreTransport::prepare(std::size_t index, const IpAddress& destination, std::uint16_t gre_protocol,
+                              std::span<const std::byte> payload, std::uint8_t tos) {
+  SendSlot& slot = tx_slots_[index];
+  slot.to = sockaddr_in{};
+  slot.to.sin_family = AF_INET;
+  slot.to.sin_addr.s_addr = htonl(destination.v4_value());
+  nhrp::GreHeader gre;
+  gre.protocol = gre_protocol;
+  gre.key = config_.gre_key;
+  const std::size_t gre_size = nhrp::encode_gre_header(gre, slot.gre);
+  slot.iov[0] = iovec{slot.gre.data(), gre_size};
+  slot.iov[1] = iovec{const_cast<std::byte*>(payload.data()), payload.size()};  // sendmsg only reads it
+
+  msghdr& msg = tx_msgs_[index].msg_hdr;
+  msg = msghdr{};
+  msg.msg_name = &slot.to;
+  msg.msg_namelen = sizeof slot.to;
+  msg.msg_iov = slot.iov.data();
+  msg.msg_iovlen = payload.empty() ? 1 : 2;
+  // Per-packet TOS (ip(7) IP_TOS ancillary data, Linux >= 3.15): NHRP and
+  // data frames share the socket but not the TOS.
+  msg.msg_control = slot.control.data();
+  msg.msg_controllen = slot.control.size();
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = IPPROTO_IP;
+  cmsg->cmsg_type = IP_TOS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  const int tos_value = tos;
+  std::memcpy(CMSG_DATA(cmsg), &tos_value, sizeof tos_value);
+}
+
+Status<std::string> RawGreTransport::send(const IpAddress& destination, std::uint16_t gre_protocol,
+                                          std::span<const std::byte> payload, std::uint8_t tos) {
+  if (auto checked = check_frame(destination, payload.size()); !checked) return checked;
+  if (dispatching_ && config_.batch_sends) {
+    if (queued_ == queue_.size()) flush();
+    Queued& q = queue_[queued_++];
+    q.destination = destination;
+    q.gre_protocol = gre_protocol;
+    q.tos = tos;
+    q.payload.assign(payload.begin(), payload.end());
+    return {};
+  }
+  prepare(0, destination, gre_protocol, payload, tos);
+  ssize_t sent = 0;
+  do {
+    sent = ::sendmsg(fd_.get(), &tx_msgs_[0].msg_hdr, 0);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    ++stats_.send_errors;
+    return fail("raw GRE send from " + config_.local.to_string() + " to " + destination.to_string() + ": " +
+                errno_text(errno));
+  }
+  ++stats_.frames_sent;
+  return {};
+}
+
+std::size_t RawGreTransport::send_prepared(std::size_t count) {
+  std::size_t sent = 0;
+  std::size_t next = 0;
+  while (next < count) {
+    const int done = ::sendmmsg(fd_.get(), tx_msgs_.data() + next, static_cast<unsigned>(count - next), 0);
+    if (done < 0) {
+      const int error = errno;
+      if (error == EINTR) continue;
+      // sendmmsg stops at the first message that fails: count it, go on with the rest.
+      ++stats_.send_errors;
+      if (should_log(stats_.send_errors)) {
+        const auto* to = static_cast<const sockaddr_in*>(tx_msgs_[next].msg_hdr.msg_name);
+        log::warning(kLog, "send from " + config_.local.to_string() + " to " +
+                               IpAddress::v4(ntohl(to->sin_addr.s_addr)).to_string() + ": " + errno_text(error) +
+                               " (send errors: " + std::to_string(stats_.send_errors) + ")");
+      }
+      ++next;
+      continue;
+    }
+    if (done == 0) break;
+    sent += static_cast<std::size_t>(done);
+    next += static_cast<std::size_t>(done);
+  }
+  stats_.frames_sent += sent;
+  return sent;
+}
+
+std::size_t RawGreTransport::send_batch(std::span<const OutgoingFrame> frames) {
+  std::size_t sent = 0;
+  std::size_t prepared = 0;
+  for (const OutgoingFrame& frame : frames) {
+    if (!check_frame(frame.destination, frame.payload.size())) {
+      ++stats_.send_errors;
+      continue;
+    }
+    prepare(prepared++, frame.destination, frame.gre_protocol, frame.payload, frame.tos);
+    if (prepared == kMaxBatch) {
+      sent += send_prepared(prepared);
+      prepared = 0;
+    }
+  }
+  if (prepared > 0) sent += send_prepared(prepared);
+  return sent;
+}
+
+void RawGreTransport::flush() {
+  for (std::size_t i = 0; i < queued_; ++i) {
+    const Queued& q = queue_[i];
+    prepare(i, q.destination, q.gre_protocol, q.payload, q.tos);
+  }
+  const std::size_t count = std::exchange(queued_, 0);
+  if (count > 0) send_prepared(count);
+}
+
+// --- receive ---------------------------------------------------------------
+
+void RawGreTransport::on_readable() {
+  const std::shared_ptr<bool> alive = alive_;
+  for (std::size_t round = 0; round < config_.max_rounds_per_event; ++round) {
+    const std::size_t count = receive_round();
+    if (count == 0) return;
+    const std::shared_ptr<const Handlers> handlers = handlers_;
+    dispatching_ = true;
+    bool delivered = false;
+    for (std::size_t i = 0; i < count; ++i) {
+      const msghdr& hdr = rx_msgs_[i].msg_hdr;
+      std::span<const std::byte> packet(static_cast<const std::byte*>(rx_iov_[i].iov_base), rx_msgs_[i].msg_len);
+      if ((hdr.msg_flags & MSG_TRUNC) != 0) {
+        // Larger than max_frame_size: the tail is gone, so the frame cannot be trusted.
+        ++stats_.dropped_malformed;
+        if (should_log(stats_.dropped_malformed)) {
+          log::warning(kLog, "on " + config_.local.to_string() + ": frame larger than " +
+                                 std::to_string(config_.max_frame_size) +
+                                 " bytes dropped (malformed: " + std::to_string(stats_.dropped_malformed) + ")");
+        }
+        continue;
+      }
+      dispatch(packet, *handlers, delivered);
+      if (!*alive) return;
+    }
+    if (delivered && handlers->on_batch_end) guarded_call("raw-gre on_batch_end", handlers->on_batch_end);
+    if (!*alive) return;
+    dispatching_ = false;
+    flush();
+    if (count < config_.receive_batch) return;  // the socket is drained
+  }
+}
+
+std::size_t RawGreTransport::receive_round() {
+  while (true) {
+    const int count =
+        ::recvmmsg(fd_.get(), rx_msgs_.data(), static_cast<unsigned>(config_.receive_batch), MSG_DONTWAIT, nullptr);
+    if (count >= 0) return static_cast<std::size_t>(count);
+    const int error = errno;
+    if (error == EINTR) continue;
+    if (error != EAGAIN && error != EWOULDBLOCK) {
+      log::error(kLog, "on " + config_.local.to_string() + ": recvmmsg: " + errno_text(error));
+    }
+    return 0;
+  }
+}
+
+void RawGreTransport::dispatch(std::span<const std::byte> packet, const Handlers& handlers, bool& delivered) {
+  auto ip = parse_ipv4_packet(packet);
+  if (!ip || ip->header.protocol != kIpProtocolGre) {
+    ++stats_.dropped_malformed;
+    if (should_log(stats_.dropped_malformed)) {
+      log::warning(kLog, "on " + config_.local.to_string() + ": " +
+                             (ip ? std::string("not a GRE packet") : ip.error().message()) +
+                             " (malformed: " + std::to_string(stats_.dropped_malformed) + ")");
+    }
+    return;
+  }
+  const Ipv4Header& outer = ip->header;
+  // The kernel already matches a bound raw socket's address (raw(7)); this
+  // guards against a future change of binding (e.g. to INADDR_ANY).
+  if (outer.destination != config_.local) return;
+  auto gre = nhrp::decode_gre(ip->payload);
+  if (!gre) {
+    ++stats_.dropped_malformed;
+    if (should_log(stats_.dropped_malformed)) {
+      log::warning(kLog, "on " + config_.local.to_string() + " from " + outer.source.to_string() + ": " +
+                             std::string(gre.error().message()) + " at offset " + std::to_string(gre.error().offset) +
+                             " of " + std::to_string(ip->payload.size()) +
+                             " (malformed: " + std::to_string(stats_.dropped_malformed) + ")");
+    }
+    return;
+  }
+  // RFC 2890 section 2.1: a tunnel endpoint with a key accepts only frames
+  // with that key; one without a key accepts only frames without one.
+  if (gre->header.key != config_.gre_key) {
+    ++stats_.dropped_wrong_key;
+    if (should_log(stats_.dropped_wrong_key)) {
+      const char* what = !gre->header.key ? "missing" : config_.gre_key ? "different" : "unexpected";
+      log::warning(kLog, "on " + config_.local.to_string() + " from " + outer.source.to_string() + ": " + what +
+                             " GRE key (wrong key: " + std::to_string(stats_.dropped_wrong_key) + ")");
+    }
+    return;
+  }
+  ++stats_.frames_received;
+  if (!handlers.on_frame) return;
+  NbmaFrame frame;
+  frame.outer_source = outer.source;
+  frame.outer_destination = outer.destination;
+  frame.gre_protocol = gre->header.protocol;
+  frame.tos = outer.tos;
+  frame.payload = gre->payload;
+  delivered = true;
+  guarded_call("raw-gre on_frame", handlers.on_frame, frame);
+}
+
+}  // namespace advpnd::platform
