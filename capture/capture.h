@@ -26,7 +26,7 @@ struct CapturedNhrp {
   std::size_t frame = 0;  // 1-based frame number in the file
   IpAddress outer_source;
   IpAddress outer_destination;
-  bool in_gre = true;                 // false: NHRP directly over IP (protocol 54)
+  bool in_gre = true;  // false: NHRP directly over IP (protocol 54)
   std::optional<std::uint32_t> gre_key;
   // From the first NHRP byte to the end of the IP datagram (Ethernet padding
   // and trailers excluded), or of the captured data when the snapshot length cut it.
@@ -54,7 +54,6 @@ struct OutgoingNhrp {
 
 // Writes an Ethernet pcap file with one frame per packet. The output is a
 // pure function of `packets` (fixed timestamps 10 ms apart, IP IDs 1, 2, ...).
-[[nodiscard]] Status<std::string> write_nhrp_pcap(const std::string& path,
-                                                  std::span<const OutgoingNhrp> packets);
+[[nodiscard]] Status<std::string> write_nhrp_pcap(const std::string& path, std::span<const OutgoingNhrp> packets);
 
 }  // namespace advpnd::capture

@@ -102,9 +102,12 @@ struct ErrorIndicationSpec {
   // could be read, its source protocol address (the indication's destination).
   std::span<const std::byte> offending;
   IpAddress offending_source;
-  IpAddress offending_destination;
 };
-// No extensions, never about another Error Indication (the caller checks).
+// The RFC 2332 5.2.7 form in both dialects: the reporting station as source,
+// the offending packet quoted (up to 1 KiB), no extensions; only the hop
+// count follows the dialect. (FRR itself quotes just the headers and swaps
+// the offending addresses, NHRP-WIRE.md 6; receivers read only the code and
+// the quoted request ID.) Never about another Error Indication: the caller checks.
 [[nodiscard]] Packet build_error_indication(const ErrorIndicationSpec& spec);
 
 struct TrafficIndicationSpec {

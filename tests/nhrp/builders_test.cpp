@@ -284,7 +284,6 @@ TEST_CASE("build_error_indication quotes the offending packet, adds no extension
   spec.offset = 9;
   spec.offending = offending;
   spec.offending_source = ip("10.0.0.2");
-  spec.offending_destination = ip("192.168.3.20");
   const Packet p = build_error_indication(spec);
   CHECK(p.type == PacketType::ErrorIndication);
   CHECK(p.error_code == ErrorCode::HopCountExceeded);
