@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/daemon_commands.h"
 #include "app/decode_command.h"
 
 namespace advpnd::app {
@@ -23,6 +24,7 @@ int run_cli(int argc, const char* const* argv) {
 
   int exit_status = 0;
   add_decode_command(app, exit_status);
+  add_daemon_commands(app, exit_status);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,6 @@
 // The advpnd command line: one CLI11 app with a subcommand per job. main()
 // only calls run_cli(); each command lives in its own file and registers
-// itself here (decode now; hub, spoke and check later).
+// itself here (decode, hub, check; spoke later).
 #pragma once
 
 namespace advpnd::app {

@@ -4,6 +4,7 @@ pkg_check_modules(LIBPCAP REQUIRED IMPORTED_TARGET libpcap)
 # The daemon's event loop (platform/event_loop.h): timers, fd and signal events only.
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core)
 find_package(CLI11 CONFIG REQUIRED)
+find_package(tomlplusplus CONFIG REQUIRED)
 if(ADVPND_TESTS)
   find_package(doctest CONFIG REQUIRED)
 endif()

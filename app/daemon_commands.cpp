@@ -1,0 +1,38 @@
+#include "app/daemon_commands.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/hub_config.h"
+#include "app/hub_daemon.h"
+
+namespace advpnd::app {
+
+void add_daemon_commands(CLI::App& app, int& exit_status) {
+  auto config_path = std::make_shared<std::string>();
+
+  CLI::App* hub = app.add_subcommand(
+      "hub",
+      "Run as a hub (NHRP Next Hop Server): answers registrations (kept in SQLite, served at once after a "
+      "restart) and resolutions, and redirects spoke-to-spoke traffic that hair-pins through it. Needs root "
+      "(raw GRE socket). SIGTERM stops it cleanly; SIGHUP reloads the config. Example config: deploy/hub.toml.");
+  hub->add_option("-c,--config", *config_path, "TOML config file")->required();
+  hub->callback([config_path, &exit_status] { exit_status = run_hub(*config_path); });
+
+  CLI::App* check = app.add_subcommand(
+      "check", "Validate a config file and exit: 0 when it is good, 1 with 'FILE:LINE: KEY: problem' otherwise.");
+  check->add_option("-c,--config", *config_path, "TOML config file")->required();
+  check->callback([config_path, &exit_status] {
+    auto config = load_hub_config(*config_path);
+    if (!config) {
+      std::cerr << config.error().to_string() << "\n";
+      exit_status = 1;
+      return;
+    }
+    std::cout << *config_path << ": ok (hub " << config->nhs.protocol.to_string() << " on "
+              << config->nhs.nbma.to_string() << ")\n";
+    exit_status = 0;
+  });
+}
+
+}  // namespace advpnd::app

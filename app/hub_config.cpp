@@ -1,0 +1,76 @@
+#include "app/hub_config.h"
+
+#include "app/toml_reader.h"
+#include "nhrp/auth.h"
+
+namespace advpnd::app {
+
+Result<HubDaemonConfig, ConfigError> load_hub_config(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    // toml++ reports syntax errors by exception; they stop here as values.
+    return fail(ConfigError{path, e.source().begin.line, "", std::string(e.description())});
+  }
+  TomlReader in(path, root);
+  HubDaemonConfig config;
+  hub::NhsConfig& nhs = config.nhs;
+
+  if (auto v = in.address("hub", "nbma_address")) nhs.nbma = *v;
+  if (auto v = in.address("hub", "protocol_address")) nhs.protocol = *v;
+  in.require("hub", "nbma_address");
+  in.require("hub", "protocol_address");
+  if (nhs.nbma.family() == AddressFamily::Ipv6) in.fail_at("hub", "nbma_address", "only IPv4 NBMA is supported yet");
+  if (auto v = in.integer("hub", "gre_key", 0, 0xFFFFFFFF)) config.gre_key = static_cast<std::uint32_t>(*v);
+  if (auto v = in.integer("hub", "mtu", 0, 65535)) nhs.mtu = static_cast<std::uint16_t>(*v);
+  if (auto v = in.string("hub", "database")) config.database = *v;
+  if (auto v = in.string("hub", "control_socket")) config.control_socket = *v;
+  if (auto v = in.choice("hub", "log_level", {"debug", "info", "warning", "error"})) {
+    config.log_level = *v == "debug" ? log::Level::Debug
+                       : *v == "warning" ? log::Level::Warning
+                       : *v == "error" ? log::Level::Error
+                                       : log::Level::Info;
+  }
+  if (auto v = in.choice("hub", "dialect", {"cisco", "frr"})) {
+    nhs.dialect = *v == "frr" ? nhrp::Dialect::Frr : nhrp::Dialect::Cisco;
+  }
+
+  if (auto v = in.integer("registration", "max_holding_time", 1, 65535)) {
+    nhs.max_holding_time = static_cast<std::uint16_t>(*v);
+  }
+  if (auto v = in.integer("registration", "default_holding_time", 1, 65535)) {
+    nhs.default_holding_time = static_cast<std::uint16_t>(*v);
+  }
+  if (auto v = in.choice("registration", "unique", {"refuse", "overwrite"})) nhs.unique_overwrite = *v == "overwrite";
+  if (auto v = in.integer("registration", "max_registrations", 1, 100'000'000)) {
+    nhs.max_registrations = static_cast<std::size_t>(*v);
+  }
+  if (auto v = in.number("registration", "rate_per_second", 0.001, 1e6)) nhs.registration_rate.per_second = *v;
+  if (auto v = in.number("registration", "rate_burst", 1, 1e6)) nhs.registration_rate.burst = *v;
+  if (auto v = in.integer("registration", "sweep_interval", 1, 3600)) nhs.sweep_interval = std::chrono::seconds(*v);
+
+  if (auto v = in.string("authentication", "password")) {
+    if (v->empty() || v->size() > nhrp::kCiscoAuthMaxPassword) {
+      in.fail_at("authentication", "password", "must be 1..8 characters (Cisco `ip nhrp authentication`)");
+    } else {
+      nhs.auth_password = *v;
+    }
+  }
+
+  if (auto v = in.boolean("redirect", "enabled")) nhs.redirect.enabled = *v;
+  if (auto v = in.number("redirect", "rate_per_minute", 0.001, 1e6)) nhs.redirect.rate.per_second = *v / 60.0;
+  if (auto v = in.number("redirect", "burst", 1, 1e6)) nhs.redirect.rate.burst = *v;
+
+  if (auto v = in.choice("store", "synchronous", {"full", "normal"})) {
+    config.store.synchronous = *v == "normal" ? db::Synchronous::Normal : db::Synchronous::Full;
+  }
+  if (auto v = in.integer("store", "audit_retention_days", 1, 3650)) nhs.audit_retention_s = *v * 24 * 3600;
+  if (auto v = in.integer("store", "busy_timeout_ms", 0, 10000)) config.store.busy_timeout = std::chrono::milliseconds(*v);
+
+  in.finish({"hub", "registration", "authentication", "redirect", "store"});
+  if (in.error()) return fail(*in.error());
+  return config;
+}
+
+}  // namespace advpnd::app

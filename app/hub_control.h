@@ -1,0 +1,18 @@
+// What `advpnctl` can ask a hub: the commands, and how their answers look
+// (a human table by default, JSON with --json).
+//
+//   show registrations [--json]
+//   show stats [--json]
+//   clear registration ADDR
+#pragma once
+
+#include <string_view>
+
+#include "app/control_server.h"
+#include "hub/next_hop_server.h"
+
+namespace advpnd::app {
+
+[[nodiscard]] ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command);
+
+}  // namespace advpnd::app

@@ -1,0 +1,134 @@
+#include "app/toml_reader.h"
+
+#include <cmath>
+
+namespace advpnd::app {
+namespace {
+std::string dotted(std::string_view table, std::string_view key) {
+  return std::string(table) + "." + std::string(key);
+}
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  std::string text = file;
+  if (line != 0) text += ":" + std::to_string(line);
+  if (!key.empty()) text += ": " + key;
+  return text + ": " + message;
+}
+
+void TomlReader::record(const toml::node* node, std::string key, std::string message) {
+  if (error_) return;  // the first error is the one to fix first
+  const std::size_t line = node != nullptr ? node->source().begin.line : 0;
+  error_ = ConfigError{file_, line, std::move(key), std::move(message)};
+}
+
+const toml::node* TomlReader::find(std::string_view table, std::string_view key) {
+  read_.insert(dotted(table, key));
+  const toml::node* section = root_.get(table);
+  if (section == nullptr || !section->is_table()) return nullptr;
+  return section->as_table()->get(key);
+}
+
+void TomlReader::fail_at(std::string_view table, std::string_view key, const std::string& message) {
+  const toml::node* node = find(table, key);
+  if (node == nullptr) node = root_.get(table);
+  record(node, dotted(table, key), message);
+}
+
+void TomlReader::require(std::string_view table, std::string_view key) {
+  if (find(table, key) == nullptr) {
+    record(root_.get(table), dotted(table, key), "required key is missing");
+  }
+}
+
+std::optional<std::int64_t> TomlReader::integer(std::string_view table, std::string_view key, std::int64_t min,
+                                                std::int64_t max) {
+  const toml::node* node = find(table, key);
+  if (node == nullptr) return std::nullopt;
+  const auto value = node->value<std::int64_t>();
+  if (!node->is_integer() || !value) {
+    record(node, dotted(table, key), "must be an integer");
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    record(node, dotted(table, key),
+           "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got " + std::to_string(*value));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> TomlReader::number(std::string_view table, std::string_view key, double min, double max) {
+  const toml::node* node = find(table, key);
+  if (node == nullptr) return std::nullopt;
+  const auto value = node->value<double>();
+  if (!(node->is_number()) || !value || !std::isfinite(*value)) {
+    record(node, dotted(table, key), "must be a number");
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    record(node, dotted(table, key), "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> TomlReader::boolean(std::string_view table, std::string_view key) {
+  const toml::node* node = find(table, key);
+  if (node == nullptr) return std::nullopt;
+  if (!node->is_boolean()) {
+    record(node, dotted(table, key), "must be true or false");
+    return std::nullopt;
+  }
+  return node->value<bool>();
+}
+
+std::optional<std::string> TomlReader::string(std::string_view table, std::string_view key) {
+  const toml::node* node = find(table, key);
+  if (node == nullptr) return std::nullopt;
+  if (!node->is_string()) {
+    record(node, dotted(table, key), "must be a string");
+    return std::nullopt;
+  }
+  return node->value<std::string>();
+}
+
+std::optional<IpAddress> TomlReader::address(std::string_view table, std::string_view key) {
+  const auto text = string(table, key);
+  if (!text) return std::nullopt;
+  const auto parsed = IpAddress::parse(*text);
+  if (!parsed) {
+    record(find(table, key), dotted(table, key), "\"" + *text + "\" is not an IPv4 or IPv6 address");
+  }
+  return parsed;
+}
+
+std::optional<std::string> TomlReader::choice(std::string_view table, std::string_view key,
+                                              std::initializer_list<std::string_view> choices) {
+  auto text = string(table, key);
+  if (!text) return std::nullopt;
+  std::string allowed;
+  for (std::string_view c : choices) {
+    if (*text == c) return text;
+    allowed += (allowed.empty() ? "" : ", ") + std::string(c);
+  }
+  record(find(table, key), dotted(table, key), "\"" + *text + "\" is not one of: " + allowed);
+  return std::nullopt;
+}
+
+void TomlReader::finish(std::initializer_list<std::string_view> known_tables) {
+  for (const auto& [name, node] : root_) {
+    const std::string table(name.str());
+    bool known = false;
+    for (std::string_view k : known_tables) known = known || k == table;
+    if (!known || !node.is_table()) {
+      record(&node, table, known ? "must be a table" : "unknown section");
+      continue;
+    }
+    for (const auto& [key, value] : *node.as_table()) {
+      if (read_.count(dotted(table, key.str())) == 0) record(&value, dotted(table, key.str()), "unknown key");
+    }
+  }
+}
+
+}  // namespace advpnd::app

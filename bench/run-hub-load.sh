@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Hub load benchmark: N simulated spokes over real raw GRE sockets on
+# loopback, all registering at once, then resolving at a fixed rate; in a
+# private network namespace so nothing leaves it. Prints hub_load's JSON
+# (time until all N acknowledged durably, acks/s, p50/p99 ack latency,
+# resolution throughput and p50/p99 latency, hub peak RSS), one line per run.
+#
+#   [LOG_LEVEL=info] bench/run-hub-load.sh [SPOKES] [RUNS] [RATE]   defaults 100000 5 50000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+spokes=${1:-100000}
+runs=${2:-5}
+rate=${3:-50000}
+bin=build/default
+[ -x "$bin/app/advpnd" ] && [ -x "$bin/bench/hub_load" ] || {
+  echo "build first: cmake --preset default && cmake --build --preset default" >&2
+  exit 1
+}
+for run in $(seq "$runs"); do
+  ns="advpnd-load-$$-$run"
+  work=$(mktemp -d /tmp/advpnd-load.XXXXXX)
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  cat >"$work/hub.toml" <<TOML
+[hub]
+nbma_address = "127.0.0.1"
+protocol_address = "10.0.0.1"
+database = "$work/hub.db"
+control_socket = "$work/hub.sock"
+log_level = "${LOG_LEVEL:-info}"
+TOML
+  ip netns exec "$ns" "$bin/app/advpnd" hub --config "$work/hub.toml" 2>"$work/hub.log" &
+  hub=$!
+  for _ in $(seq 50); do [ -S "$work/hub.sock" ] && break; sleep 0.1; done
+  ip netns exec "$ns" "$bin/bench/hub_load" --spokes "$spokes" --resolutions $((rate * 5)) --rate "$rate" \
+    --hub-pid "$hub" --timeout 120 || echo "{\"run\": $run, \"failed\": true}"
+  kill "$hub"; wait "$hub" || true
+  ip netns del "$ns"
+  rm -rf "$work"
+done

@@ -1,0 +1,284 @@
+#include "hub/next_hop_server.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "nhrp/auth.h"
+
+namespace advpnd::hub {
+namespace {
+constexpr std::string_view kLog = "nhs";
+constexpr std::uint8_t kNhrpTos = 0xC0;  // Cisco originates NHRP with TOS 0xC0 (NHRP-WIRE.md 1.1)
+constexpr std::size_t kErrorIndicationSources = 65536;
+const TokenRate kErrorIndicationRate{1.0, 5.0};  // per source: never a reflector
+}  // namespace
+
+NextHopServer::NextHopServer(NhsConfig config, NbmaTransport& transport, db::RegistrationStore& store,
+                             const Clock& clock, TimerFactory& timers)
+    : config_(std::move(config)),
+      transport_(transport),
+      store_(store),
+      clock_(clock),
+      redirect_(config_.redirect, sender(), clock,
+                [this](const IpAddress& spoke, const nhrp::Packet& indication) { send(spoke, indication); }),
+      registration_rate_(config_.registration_rate, config_.rate_limit_max_sources),
+      error_indication_rate_(kErrorIndicationRate, kErrorIndicationSources) {
+  sweep_timer_ = timers.make_timer([this] {
+    sweep();
+    sweep_timer_->arm(config_.sweep_interval);
+  });
+  purge_timer_ = timers.make_timer([this] { retry_purges(); });
+}
+
+Status<std::string> NextHopServer::start() {
+  auto loaded = store_.load_unexpired(clock_.unix_seconds());
+  if (!loaded) return fail("loading registrations: " + loaded.error().to_string());
+  for (const db::Binding& binding : *loaded) cache_.upsert(binding);
+  log::info(kLog, "serving " + std::to_string(cache_.size()) + " registrations from the store");
+  transport_.set_handlers({[this](const NbmaFrame& frame) { on_frame(frame); }, [this] { on_batch_end(); }});
+  sweep_timer_->arm(config_.sweep_interval);
+  return {};
+}
+
+void NextHopServer::reconfigure(const NhsConfig& config) {
+  const IpAddress nbma = config_.nbma;
+  const IpAddress protocol = config_.protocol;
+  config_ = config;
+  config_.nbma = nbma;  // addresses are bound to the socket and the store: restart to change them
+  config_.protocol = protocol;
+  redirect_.reconfigure(config_.redirect);
+  registration_rate_.set_rate(config_.registration_rate);
+  sweep_timer_->arm(config_.sweep_interval);
+}
+
+nhrp::Sender NextHopServer::sender() const {
+  return nhrp::Sender{config_.nbma, config_.protocol, config_.dialect, config_.auth_password};
+}
+
+nhrp::Cie NextHopServer::own_cie(std::uint16_t holding_time) const {
+  nhrp::Cie cie;
+  // Responder CIE prefix: newer IOS 32, RFC and FRR 0 (NHRP-WIRE.md 7.2).
+  cie.prefix_length = config_.dialect == nhrp::Dialect::Cisco ? static_cast<std::uint8_t>(config_.protocol.bit_width()) : 0;
+  cie.mtu = config_.mtu;
+  cie.holding_time = holding_time;
+  cie.nbma = config_.nbma;
+  cie.protocol = config_.protocol;
+  return cie;
+}
+
+std::uint16_t NextHopServer::granted_holding_time(std::uint16_t requested) const {
+  if (requested == 0) return std::min(config_.default_holding_time, config_.max_holding_time);
+  return std::min(requested, config_.max_holding_time);
+}
+
+void NextHopServer::on_frame(const NbmaFrame& frame) {
+  if (frame.gre_protocol != nhrp::kGreProtocolNhrp) {
+    ++stats_.data_frames_ignored;  // the user-space dataplane takes these (dataplane issue)
+    return;
+  }
+  auto decoded = nhrp::decode_into(frame.payload, decoded_);
+  if (!decoded) {
+    handle_malformed(frame, decoded.error());
+    return;
+  }
+  stats_.count_received(decoded_.type);
+  handle(frame, decoded_);
+}
+
+// Table dispatch by packet type (STYLE.md); each handler owns its RFC section.
+void NextHopServer::handle(const NbmaFrame& frame, nhrp::Packet& packet) {
+  using nhrp::PacketType;
+  switch (packet.type) {
+    case PacketType::RegistrationRequest: return handle_registration(frame, packet);
+    case PacketType::ResolutionRequest: return handle_resolution_request(frame, packet);
+    case PacketType::ResolutionReply: return handle_resolution_reply(packet);
+    case PacketType::PurgeRequest: return handle_purge_request(frame, packet);
+    case PacketType::PurgeReply: return handle_purge_reply(packet);
+    case PacketType::ErrorIndication:
+      // Never answered (RFC 2332 5.2.7); logged, it names a problem a peer saw with us.
+      stats_.count_error("received error indication " + std::string(nhrp::to_string(packet.error_code)));
+      log::warning(kLog, "error indication from " + frame.outer_source.to_string() + ": " +
+                             std::string(nhrp::to_string(packet.error_code)) + " at offset " +
+                             std::to_string(packet.error_offset));
+      return;
+    case PacketType::RegistrationReply:
+    case PacketType::TrafficIndication:
+      stats_.count_error("unexpected " + std::string(nhrp::to_string(packet.type)));
+      return;
+  }
+}
+
+void NextHopServer::handle_malformed(const NbmaFrame& frame, const nhrp::DecodeError& error) {
+  stats_.count_error("malformed: " + std::string(nhrp::to_string(error.code)));
+  log::debug(kLog, "dropped packet from " + frame.outer_source.to_string() + ": " + error.message());
+  const bool about_error_indication =
+      frame.payload.size() > 17 &&
+      frame.payload[17] == std::byte{static_cast<std::uint8_t>(nhrp::PacketType::ErrorIndication)};
+  if (error.indication() == nhrp::ErrorCode::None || about_error_indication) return;
+  send_error_indication(frame.outer_source, error.indication(), static_cast<std::uint16_t>(error.offset),
+                        frame.payload, IpAddress{});
+}
+
+bool NextHopServer::authenticated(const NbmaFrame& frame, const nhrp::Packet& packet) {
+  if (!config_.auth_password) return true;
+  const nhrp::AuthCheck check = nhrp::check_cisco_auth(packet, *config_.auth_password);
+  if (check == nhrp::AuthCheck::Ok) return true;
+  // FRR and Cisco: Error Indication 11, packet dropped (NHRP-WIRE.md 7.5).
+  stats_.count_error("authentication " + std::string(nhrp::to_string(check)));
+  log::warning(kLog, "authentication " + std::string(nhrp::to_string(check)) + " from " +
+                         frame.outer_source.to_string() + " (" + packet.src_protocol.to_string() + ")");
+  send_error_indication(frame.outer_source, nhrp::ErrorCode::AuthenticationFailure, 0, frame.payload,
+                        packet.src_protocol);
+  return false;
+}
+
+bool NextHopServer::has_unknown_compulsory_extension(const nhrp::Packet& packet) const {
+  using nhrp::ExtensionType;
+  return std::any_of(packet.extensions.begin(), packet.extensions.end(), [](const nhrp::Extension& ext) {
+    switch (ext.type()) {
+      case ExtensionType::End:
+      case ExtensionType::ResponderAddress:
+      case ExtensionType::ForwardTransit:
+      case ExtensionType::ReverseTransit:
+      case ExtensionType::Authentication:
+      case ExtensionType::VendorPrivate:
+      case ExtensionType::CiscoNatAddress:
+        return false;
+    }
+    return ext.compulsory();
+  });
+}
+
+void NextHopServer::send(const IpAddress& destination, const nhrp::Packet& packet) {
+  send_buffer_.resize(nhrp::encoded_size(packet));
+  auto written = nhrp::encode(packet, send_buffer_);
+  if (!written) {
+    stats_.count_error("encode: " + written.error().message());
+    log::error(kLog, "cannot encode " + std::string(nhrp::to_string(packet.type)) + " for " +
+                         destination.to_string() + ": " + written.error().message());
+    return;
+  }
+  auto sent = transport_.send(destination, nhrp::kGreProtocolNhrp, send_buffer_, kNhrpTos);
+  if (!sent) {
+    stats_.count_error("send failed");
+    log::debug(kLog, "send to " + destination.to_string() + " failed: " + sent.error());
+    return;
+  }
+  stats_.count_sent(packet.type);
+}
+
+void NextHopServer::send_error_indication(const IpAddress& destination, nhrp::ErrorCode code, std::uint16_t offset,
+                                          std::span<const std::byte> offending, const IpAddress& offending_source) {
+  if (!error_indication_rate_.try_take(destination, clock_.now())) {
+    stats_.count_error("error indication rate limited");
+    return;
+  }
+  nhrp::ErrorIndicationSpec spec;
+  spec.sender = sender();
+  spec.sender.auth_password.reset();  // RFC 2332 5.2.7: no extensions
+  spec.code = code;
+  spec.offset = offset;
+  spec.offending = offending;
+  spec.offending_source = offending_source;
+  send(destination, nhrp::build_error_indication(spec));
+}
+
+void NextHopServer::note_store_result(bool ok, const std::string& cause) {
+  // Logged on the change of state, not once per packet (issue: "log the cause").
+  if (ok && !store_healthy_) log::info(kLog, "registration store writable again");
+  if (!ok && store_healthy_) {
+    log::error(kLog, "registration store failing, answering registrations with code 5: " + cause);
+  }
+  store_healthy_ = ok;
+}
+
+void NextHopServer::on_batch_end() {
+  if (pending_.empty() && store_.staged() == 0) return;
+  bool committed = true;
+  if (store_.staged() != 0) {
+    auto status = store_.commit();
+    committed = status.ok();
+    if (committed) {
+      ++stats_.commits;
+    } else {
+      ++stats_.commit_failures;
+      stats_.count_error("store: " + std::string(db::to_string(status.error().kind)));
+    }
+    note_store_result(committed, committed ? std::string() : status.error().to_string());
+  }
+  if (committed) {
+    for (auto& [key, after] : batch_) {
+      if (after) {
+        cache_.upsert(*after);
+      } else {
+        cache_.remove(key);
+      }
+    }
+    for (const db::Binding& gone : batch_gone_) purge_resolvers(gone);
+  }
+  for (PendingReply& pending : pending_) {
+    if (!committed) {
+      if (!pending.registration) continue;  // a purge not applied is not acknowledged
+      for (nhrp::Cie& cie : pending.reply.cies) {
+        if (cie.code == nhrp::CieCode::Success) {
+          cie.code = nhrp::CieCode::InsufficientResources;
+          cie.holding_time = 0;
+        }
+      }
+    }
+    send(pending.destination, pending.reply);
+  }
+  batch_.clear();
+  batch_gone_.clear();
+  pending_.clear();
+}
+
+void NextHopServer::sweep() {
+  const std::int64_t now = clock_.unix_seconds();
+  auto expired = store_.delete_expired(now);
+  if (!expired) {
+    note_store_result(false, expired.error().to_string());
+    return;
+  }
+  for (const db::Binding& binding : *expired) {
+    cache_.remove(binding.key);
+    log::info(kLog, "expired " + binding.key.protocol.to_string() + "/" + std::to_string(binding.key.prefix_len) +
+                        " at " + binding.key.nbma.to_string());
+    purge_resolvers(binding);
+  }
+  // Resolvers whose copy has expired anyway need no purge.
+  for (auto it = resolvers_.begin(); it != resolvers_.end();) {
+    auto& requesters = it->second;
+    resolver_count_ -= std::erase_if(requesters, [now](const auto& entry) { return entry.second.until <= now; });
+    it = requesters.empty() ? resolvers_.erase(it) : std::next(it);
+  }
+  if (auto pruned = store_.prune_audit(now - config_.audit_retention_s); !pruned) {
+    note_store_result(false, pruned.error().to_string());
+  }
+}
+
+Result<std::size_t, std::string> NextHopServer::clear_registration(const IpAddress& protocol) {
+  std::vector<db::Binding> matching;
+  for (const auto& [key, binding] : cache_.all()) {
+    if (key.protocol == protocol) matching.push_back(binding);
+  }
+  for (const db::Binding& binding : matching) {
+    stage_removal(binding, db::AuditKind::Purged, "cleared by operator");
+  }
+  if (matching.empty()) return std::size_t{0};
+  auto status = store_.commit();
+  if (!status) {
+    batch_.clear();
+    batch_gone_.clear();
+    return fail(status.error().to_string());
+  }
+  for (const db::Binding& binding : matching) {
+    cache_.remove(binding.key);
+    purge_resolvers(binding);
+  }
+  batch_.clear();
+  batch_gone_.clear();
+  return matching.size();
+}
+
+}  // namespace advpnd::hub

@@ -1,0 +1,140 @@
+// The Next Hop Server (RFC 2332 5.2, 5.3): registrations into SQLite with
+// group commit, resolutions from the committed cache or forwarded to the
+// spoke owning a covering prefix, purges, Error Indications.
+//
+// Life of a batch (one read of the transport, one loop turn):
+//   on_frame() x N   decode, check, decide; registrations are *staged* in the
+//                    store and in batch_, their replies held in pending_
+//   on_batch_end()   one commit(): success -> batch_ applied to the cache,
+//                    replies sent; failure -> replies say code 5
+//                    (insufficient resources), nothing applied
+// Resolutions read only the committed cache, so their replies go out at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/nbma_transport.h"
+#include "db/registration_store.h"
+#include "hub/binding_cache.h"
+#include "hub/hub_stats.h"
+#include "hub/nhs_config.h"
+#include "hub/redirect_policy.h"
+#include "nhrp/codec.h"
+
+namespace advpnd::hub {
+
+class NextHopServer {
+ public:
+  NextHopServer(NhsConfig config, NbmaTransport& transport, db::RegistrationStore& store, const Clock& clock,
+                TimerFactory& timers);
+  NextHopServer(const NextHopServer&) = delete;
+  NextHopServer& operator=(const NextHopServer&) = delete;
+
+  // Loads every unexpired binding from the store (served at once, before any
+  // spoke re-registers), takes the transport's handlers, arms the sweep.
+  [[nodiscard]] Status<std::string> start();
+
+  // Transport callbacks (public for tests that drive the server directly).
+  void on_frame(const NbmaFrame& frame);
+  void on_batch_end();
+
+  // Expires bindings (RFC 2332 5.2.3 holding time) and purges their resolvers.
+  void sweep();
+  // advpnctl `clear registration ADDR`: removes every binding of the address.
+  [[nodiscard]] Result<std::size_t, std::string> clear_registration(const IpAddress& protocol);
+  // SIGHUP: limits, timers, auth and redirect rate change; addresses do not.
+  void reconfigure(const NhsConfig& config);
+
+  [[nodiscard]] const BindingCache& cache() const { return cache_; }
+  [[nodiscard]] const HubStats& stats() const { return stats_; }
+  [[nodiscard]] RedirectPolicy& redirect() { return redirect_; }
+  [[nodiscard]] const NhsConfig& config() const { return config_; }
+  [[nodiscard]] bool store_healthy() const { return store_healthy_; }
+
+ private:
+  struct PendingReply {
+    IpAddress destination;
+    nhrp::Packet reply;
+    bool registration = false;  // becomes code 5 if the commit fails
+  };
+  // Who was given a binding, until when: they get a Purge Request when it
+  // goes (5.2.5). One entry per requester NBMA and binding, refreshed by
+  // repeated requests; at most kMaxResolvers in all (memory stays bounded).
+  struct Resolver {
+    IpAddress protocol;
+    std::int64_t until = 0;
+  };
+  static constexpr std::size_t kMaxResolvers = 1'000'000;
+  void remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
+                         std::int64_t until);
+  struct OutstandingPurge {
+    IpAddress destination;
+    nhrp::Packet request;
+    int attempts = 0;
+    MonotonicTime next_try{};
+  };
+
+  void handle(const NbmaFrame& frame, nhrp::Packet& packet);
+  void handle_registration(const NbmaFrame& frame, const nhrp::Packet& request);
+  void handle_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
+  void handle_resolution_reply(const nhrp::Packet& reply);
+  void handle_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
+  void handle_purge_reply(const nhrp::Packet& reply);
+  void handle_malformed(const NbmaFrame& frame, const nhrp::DecodeError& error);
+
+  // RFC 2332 5.3: a responder refuses a compulsory extension it does not know.
+  [[nodiscard]] bool has_unknown_compulsory_extension(const nhrp::Packet& packet) const;
+  [[nodiscard]] bool authenticated(const NbmaFrame& frame, const nhrp::Packet& packet);
+  void forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame);
+
+  // Bindings of (protocol, prefix) as they will be once this batch commits.
+  [[nodiscard]] std::vector<db::Binding> effective_bindings(const IpAddress& protocol, std::uint8_t prefix) const;
+  void stage_binding(const db::Binding& binding, db::AuditKind kind, const std::string& reason);
+  void stage_removal(const db::Binding& binding, db::AuditKind kind, const std::string& reason);
+  void stage_audit(db::AuditKind kind, const nhrp::Packet& request, const NbmaFrame& frame, const IpAddress& protocol,
+                   std::uint8_t prefix, const std::string& reason);
+
+  void send(const IpAddress& destination, const nhrp::Packet& packet);
+  void send_error_indication(const IpAddress& destination, nhrp::ErrorCode code, std::uint16_t offset,
+                             std::span<const std::byte> offending, const IpAddress& offending_source);
+  void purge_resolvers(const db::Binding& binding);
+  void retry_purges();
+  void note_store_result(bool ok, const std::string& cause);
+  [[nodiscard]] std::uint16_t granted_holding_time(std::uint16_t requested) const;
+  [[nodiscard]] nhrp::Sender sender() const;
+  [[nodiscard]] nhrp::Cie own_cie(std::uint16_t holding_time) const;
+
+  NhsConfig config_;
+  NbmaTransport& transport_;
+  db::RegistrationStore& store_;
+  const Clock& clock_;
+  std::unique_ptr<Timer> sweep_timer_;
+  std::unique_ptr<Timer> purge_timer_;
+  BindingCache cache_;
+  HubStats stats_;
+  RedirectPolicy redirect_;
+  KeyedTokenBucket<IpAddress> registration_rate_;
+  KeyedTokenBucket<IpAddress> error_indication_rate_;
+
+  // The open batch: key -> binding after commit (nullopt: removed).
+  std::map<db::BindingKey, std::optional<db::Binding>> batch_;
+  std::vector<PendingReply> pending_;
+  std::vector<db::Binding> batch_gone_;  // removed or replaced: purge their resolvers after commit
+  std::map<db::BindingKey, std::unordered_map<IpAddress, Resolver>> resolvers_;  // by requester NBMA
+  std::size_t resolver_count_ = 0;
+  std::map<std::uint32_t, OutstandingPurge> purges_;  // by request ID
+  std::uint32_t next_request_id_ = 1;
+  bool store_healthy_ = true;
+
+  nhrp::Packet decoded_;  // reused by on_frame (no allocation per packet once warm)
+  std::vector<std::byte> send_buffer_;
+};
+
+}  // namespace advpnd::hub

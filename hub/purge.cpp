@@ -1,0 +1,106 @@
+// Purge Request/Reply (RFC 2332 5.2.5, 5.2.6; NHRP-WIRE.md 8.4). A spoke
+// purges its own registration; the hub purges what it gave to resolvers
+// when a binding is replaced, removed or expires, retransmitting until a
+// Purge Reply arrives (retransmission "is a local matter").
+#include "base/log.h"
+#include "hub/next_hop_server.h"
+
+namespace advpnd::hub {
+namespace {
+constexpr std::string_view kLog = "nhs";
+}
+
+void NextHopServer::handle_purge_request(const NbmaFrame& frame, const nhrp::Packet& request) {
+  if (!authenticated(frame, request)) return;
+  std::size_t removed = 0;
+  for (const nhrp::Cie& cie : request.cies) {
+    const IpAddress protocol = cie.protocol.empty() ? request.src_protocol : cie.protocol;
+    // A station may purge only what it registered itself: the claimed NBMA must match.
+    for (const db::Binding* binding : cache_.find_nbma(request.src_nbma)) {
+      if (binding->key.protocol != protocol) continue;
+      if (cie.prefix_length != 0 && cie.prefix_length < protocol.bit_width() &&
+          binding->key.prefix_len != cie.prefix_length) {
+        continue;
+      }
+      if (batch_.count(binding->key) != 0) continue;
+      stage_removal(*binding, db::AuditKind::Purged, "purge request from " + frame.outer_source.to_string());
+      log::info(kLog, "purged " + protocol.to_string() + " at " + request.src_nbma.to_string());
+      ++removed;
+    }
+  }
+  if (removed == 0) stats_.count_error("purge matched no binding");
+  // RFC 2332 5.2.5: reply unless N is set, even when nothing matched; held
+  // until the removal has committed.
+  if ((request.flags & nhrp::flags::kPurgeN) == 0) {
+    pending_.push_back({frame.outer_source, nhrp::build_purge_reply(request, sender()), false});
+  }
+}
+
+void NextHopServer::handle_purge_reply(const nhrp::Packet& reply) {
+  if (purges_.erase(reply.request_id) == 0) stats_.count_error("purge reply for no request");
+}
+
+void NextHopServer::purge_resolvers(const db::Binding& binding) {
+  auto it = resolvers_.find(binding.key);
+  if (it == resolvers_.end()) return;
+  const std::int64_t now = clock_.unix_seconds();
+  for (const auto& [nbma, resolver] : it->second) {
+    if (resolver.until <= now) continue;
+    nhrp::PurgeRequestSpec spec;
+    spec.sender = sender();
+    spec.dst_protocol = resolver.protocol;
+    spec.request_id = next_request_id_++;
+    nhrp::Cie cie;
+    cie.prefix_length = binding.key.prefix_len;
+    cie.nbma = binding.key.nbma;
+    cie.protocol = binding.key.protocol;
+    spec.cies.push_back(cie);
+    OutstandingPurge purge{nbma, nhrp::build_purge_request(spec), 1,
+                           clock_.now() + config_.purge_retry};
+    send(purge.destination, purge.request);
+    if (config_.purge_attempts > 1) purges_.emplace(spec.request_id, std::move(purge));
+  }
+  resolver_count_ -= it->second.size();
+  resolvers_.erase(it);
+  if (!purges_.empty() && !purge_timer_->armed()) purge_timer_->arm(config_.purge_retry);
+}
+
+void NextHopServer::remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
+                                      std::int64_t until) {
+  auto& requesters = resolvers_[key];
+  auto [slot, inserted] = requesters.try_emplace(nbma);
+  if (inserted) {
+    if (resolver_count_ >= kMaxResolvers) {
+      requesters.erase(slot);
+      if (requesters.empty()) resolvers_.erase(key);
+      stats_.count_error("resolver table full");
+      return;
+    }
+    ++resolver_count_;
+  }
+  slot->second = Resolver{protocol, until};
+}
+
+void NextHopServer::retry_purges() {
+  const MonotonicTime now = clock_.now();
+  for (auto it = purges_.begin(); it != purges_.end();) {
+    OutstandingPurge& purge = it->second;
+    if (purge.next_try > now) {
+      ++it;
+      continue;
+    }
+    send(purge.destination, purge.request);
+    ++purge.attempts;
+    purge.next_try = now + config_.purge_retry * (1 << purge.attempts);
+    if (purge.attempts >= config_.purge_attempts) {
+      log::info(kLog, "no purge reply from " + purge.destination.to_string() + " after " +
+                          std::to_string(purge.attempts) + " attempts");
+      it = purges_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!purges_.empty()) purge_timer_->arm(config_.purge_retry);
+}
+
+}  // namespace advpnd::hub
