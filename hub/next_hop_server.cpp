@@ -7,6 +7,19 @@
 
 namespace advpnd::hub {
 namespace {
+// The Error Indication goes to the offending packet's source protocol
+// address (RFC 2332 5.2.7); read it straight from the bytes when the packet
+// as a whole did not decode but its header did (FRR drops an indication
+// whose destination protocol address is empty, NHRP-WIRE.md 2).
+IpAddress readable_source_protocol(std::span<const std::byte> bytes) {
+  if (bytes.size() < nhrp::kFixedHeaderSize + nhrp::kCommonHeaderSize) return {};
+  const auto at = [&](std::size_t i) { return std::to_integer<std::size_t>(bytes[i]); };
+  const std::size_t start = nhrp::kFixedHeaderSize + nhrp::kCommonHeaderSize + (at(18) & 0x3F) + (at(19) & 0x3F);
+  const std::size_t length = at(20);
+  if (start + length > bytes.size()) return {};
+  return IpAddress::from_bytes(bytes.subspan(start, length)).value_or(IpAddress{});
+}
+
 constexpr std::string_view kLog = "nhs";
 constexpr std::uint8_t kNhrpTos = 0xC0;  // Cisco originates NHRP with TOS 0xC0 (NHRP-WIRE.md 1.1)
 constexpr std::size_t kErrorIndicationSources = 65536;
@@ -46,7 +59,7 @@ void NextHopServer::reconfigure(const NhsConfig& config) {
   config_ = config;
   config_.nbma = nbma;  // addresses are bound to the socket and the store: restart to change them
   config_.protocol = protocol;
-  redirect_.reconfigure(config_.redirect);
+  redirect_.reconfigure(config_.redirect, sender());
   registration_rate_.set_rate(config_.registration_rate);
   sweep_timer_->arm(config_.sweep_interval);
 }
@@ -91,15 +104,16 @@ void NextHopServer::handle(const NbmaFrame& frame, nhrp::Packet& packet) {
   switch (packet.type) {
     case PacketType::RegistrationRequest: return handle_registration(frame, packet);
     case PacketType::ResolutionRequest: return handle_resolution_request(frame, packet);
-    case PacketType::ResolutionReply: return handle_resolution_reply(packet);
+    case PacketType::ResolutionReply: return handle_resolution_reply(frame, packet);
     case PacketType::PurgeRequest: return handle_purge_request(frame, packet);
-    case PacketType::PurgeReply: return handle_purge_reply(packet);
+    case PacketType::PurgeReply: return handle_purge_reply(frame, packet);
     case PacketType::ErrorIndication:
       // Never answered (RFC 2332 5.2.7); logged, it names a problem a peer saw with us.
       stats_.count_error("received error indication " + std::string(nhrp::to_string(packet.error_code)));
-      log::warning(kLog, "error indication from " + frame.outer_source.to_string() + ": " +
-                             std::string(nhrp::to_string(packet.error_code)) + " at offset " +
-                             std::to_string(packet.error_offset));
+      log_throttle_.write(clock_.now(), log::Level::Warning, kLog, "ei " + frame.outer_source.to_string(),
+                          "error indication from " + frame.outer_source.to_string() + ": " +
+                              std::string(nhrp::to_string(packet.error_code)) + " at offset " +
+                              std::to_string(packet.error_offset));
       return;
     case PacketType::RegistrationReply:
     case PacketType::TrafficIndication:
@@ -116,7 +130,7 @@ void NextHopServer::handle_malformed(const NbmaFrame& frame, const nhrp::DecodeE
       frame.payload[17] == std::byte{static_cast<std::uint8_t>(nhrp::PacketType::ErrorIndication)};
   if (error.indication() == nhrp::ErrorCode::None || about_error_indication) return;
   send_error_indication(frame.outer_source, error.indication(), static_cast<std::uint16_t>(error.offset),
-                        frame.payload, IpAddress{});
+                        frame.payload, readable_source_protocol(frame.payload));
 }
 
 bool NextHopServer::authenticated(const NbmaFrame& frame, const nhrp::Packet& packet) {
@@ -125,10 +139,14 @@ bool NextHopServer::authenticated(const NbmaFrame& frame, const nhrp::Packet& pa
   if (check == nhrp::AuthCheck::Ok) return true;
   // FRR and Cisco: Error Indication 11, packet dropped (NHRP-WIRE.md 7.5).
   stats_.count_error("authentication " + std::string(nhrp::to_string(check)));
-  log::warning(kLog, "authentication " + std::string(nhrp::to_string(check)) + " from " +
-                         frame.outer_source.to_string() + " (" + packet.src_protocol.to_string() + ")");
+  log_throttle_.write(clock_.now(), log::Level::Warning, kLog, "auth " + frame.outer_source.to_string(),
+                      "authentication " + std::string(nhrp::to_string(check)) + " from " +
+                          frame.outer_source.to_string() + " (" + packet.src_protocol.to_string() + ")");
+  // The indication's destination protocol address: a request's source; for
+  // a reply, whose source is the requester, its destination (FRR's rule:
+  // "for a reply they are not swapped", NHRP-WIRE.md 6).
   send_error_indication(frame.outer_source, nhrp::ErrorCode::AuthenticationFailure, 0, frame.payload,
-                        packet.src_protocol);
+                        nhrp::is_reply(packet.type) ? packet.dst_protocol : packet.src_protocol);
   return false;
 }
 
@@ -187,7 +205,7 @@ void NextHopServer::note_store_result(bool ok, const std::string& cause) {
   // Logged on the change of state, not once per packet (issue: "log the cause").
   if (ok && !store_healthy_) log::info(kLog, "registration store writable again");
   if (!ok && store_healthy_) {
-    log::error(kLog, "registration store failing, answering registrations with code 5: " + cause);
+    log::error(kLog, "registration store failing (registrations get code 5 while it does): " + cause);
   }
   store_healthy_ = ok;
 }
@@ -231,6 +249,7 @@ void NextHopServer::on_batch_end() {
   batch_.clear();
   batch_gone_.clear();
   pending_.clear();
+  batch_delta_ = 0;
 }
 
 void NextHopServer::sweep() {

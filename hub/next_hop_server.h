@@ -24,6 +24,7 @@
 #include "db/registration_store.h"
 #include "hub/binding_cache.h"
 #include "hub/hub_stats.h"
+#include "hub/log_throttle.h"
 #include "hub/nhs_config.h"
 #include "hub/redirect_policy.h"
 #include "nhrp/codec.h"
@@ -84,9 +85,9 @@ class NextHopServer {
   void handle(const NbmaFrame& frame, nhrp::Packet& packet);
   void handle_registration(const NbmaFrame& frame, const nhrp::Packet& request);
   void handle_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
-  void handle_resolution_reply(const nhrp::Packet& reply);
+  void handle_resolution_reply(const NbmaFrame& frame, const nhrp::Packet& reply);
   void handle_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
-  void handle_purge_reply(const nhrp::Packet& reply);
+  void handle_purge_reply(const NbmaFrame& frame, const nhrp::Packet& reply);
   void handle_malformed(const NbmaFrame& frame, const nhrp::DecodeError& error);
 
   // RFC 2332 5.3: a responder refuses a compulsory extension it does not know.
@@ -130,6 +131,14 @@ class NextHopServer {
   std::map<db::BindingKey, std::unordered_map<IpAddress, Resolver>> resolvers_;  // by requester NBMA
   std::size_t resolver_count_ = 0;
   std::map<std::uint32_t, OutstandingPurge> purges_;  // by request ID
+  // Requests this hub forwarded, by (request ID, requester protocol address):
+  // only their replies are relayed back (RFC 2332 5.3.3), until the deadline.
+  static constexpr std::size_t kMaxForwarded = 65536;
+  static constexpr std::chrono::seconds kForwardedLifetime{30};
+  std::map<std::pair<std::uint32_t, IpAddress>, MonotonicTime> forwarded_;
+  // Bindings added (+) or removed (-) by the open batch: the capacity check.
+  std::ptrdiff_t batch_delta_ = 0;
+  LogThrottle log_throttle_;
   std::uint32_t next_request_id_ = 1;
   bool store_healthy_ = true;
 

@@ -15,9 +15,12 @@ void NextHopServer::handle_purge_request(const NbmaFrame& frame, const nhrp::Pac
   std::size_t removed = 0;
   for (const nhrp::Cie& cie : request.cies) {
     const IpAddress protocol = cie.protocol.empty() ? request.src_protocol : cie.protocol;
-    // A station may purge only what it registered itself: the claimed NBMA must match.
+    // A station may purge only what it registered itself: the claimed NBMA
+    // and the address it really sends from (two spokes behind different
+    // NATs may claim the same private NBMA) must both match.
     for (const db::Binding* binding : cache_.find_nbma(request.src_nbma)) {
       if (binding->key.protocol != protocol) continue;
+      if (!binding->post_nat_nbma.empty() && binding->post_nat_nbma != frame.outer_source) continue;
       if (cie.prefix_length != 0 && cie.prefix_length < protocol.bit_width() &&
           binding->key.prefix_len != cie.prefix_length) {
         continue;
@@ -36,8 +39,15 @@ void NextHopServer::handle_purge_request(const NbmaFrame& frame, const nhrp::Pac
   }
 }
 
-void NextHopServer::handle_purge_reply(const nhrp::Packet& reply) {
-  if (purges_.erase(reply.request_id) == 0) stats_.count_error("purge reply for no request");
+void NextHopServer::handle_purge_reply(const NbmaFrame& frame, const nhrp::Packet& reply) {
+  if (!authenticated(frame, reply)) return;
+  // Only the station the purge went to can end its retransmission.
+  auto it = purges_.find(reply.request_id);
+  if (it == purges_.end() || it->second.destination != frame.outer_source) {
+    stats_.count_error("purge reply for no request");
+    return;
+  }
+  purges_.erase(it);
 }
 
 void NextHopServer::purge_resolvers(const db::Binding& binding) {

@@ -11,8 +11,9 @@ RedirectPolicy::RedirectPolicy(RedirectConfig config, nhrp::Sender hub, const Cl
       send_(std::move(send)),
       buckets_(config.rate, config.max_pairs) {}
 
-void RedirectPolicy::reconfigure(const RedirectConfig& config) {
+void RedirectPolicy::reconfigure(const RedirectConfig& config, nhrp::Sender hub) {
   config_ = config;
+  hub_ = std::move(hub);
   buckets_.set_rate(config.rate);
 }
 

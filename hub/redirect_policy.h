@@ -41,7 +41,8 @@ class RedirectPolicy {
   // `source_spoke_nbma` is where it came from (post-NAT).
   void on_hairpin(const IpAddress& source_spoke_nbma, std::span<const std::byte> inner_packet);
 
-  void reconfigure(const RedirectConfig& config);
+  // SIGHUP: new limits, and the hub's sender details (its auth password).
+  void reconfigure(const RedirectConfig& config, nhrp::Sender hub);
   [[nodiscard]] const RedirectStats& stats() const { return stats_; }
 
  private:

@@ -33,6 +33,9 @@ std::vector<db::Binding> NextHopServer::effective_bindings(const IpAddress& prot
 }
 
 void NextHopServer::stage_binding(const db::Binding& binding, db::AuditKind kind, const std::string& reason) {
+  auto staged = batch_.find(binding.key);
+  const bool present = staged != batch_.end() ? staged->second.has_value() : cache_.find(binding.key) != nullptr;
+  if (!present) ++batch_delta_;
   batch_[binding.key] = binding;
   (void)store_.stage_upsert(binding);
   db::AuditEvent event;
@@ -47,6 +50,9 @@ void NextHopServer::stage_binding(const db::Binding& binding, db::AuditKind kind
 }
 
 void NextHopServer::stage_removal(const db::Binding& binding, db::AuditKind kind, const std::string& reason) {
+  auto staged = batch_.find(binding.key);
+  const bool present = staged != batch_.end() ? staged->second.has_value() : cache_.find(binding.key) != nullptr;
+  if (present) --batch_delta_;
   batch_[binding.key] = std::nullopt;
   batch_gone_.push_back(binding);
   (void)store_.stage_remove(binding.key);
@@ -104,8 +110,9 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
       cie.code = code;
       cie.holding_time = 0;
       stage_audit(db::AuditKind::Refused, request, frame, protocol, prefix, reason);
-      log::info(kLog, "refused registration " + describe(protocol, prefix, nbma) + " from " +
-                          frame.outer_source.to_string() + ": " + reason);
+      log_throttle_.write(clock_.now(), log::Level::Info, kLog, "refused " + frame.outer_source.to_string(),
+                          "refused registration " + describe(protocol, prefix, nbma) + " from " +
+                              frame.outer_source.to_string() + ": " + reason);
     };
     if (!rate_ok) {
       cie.code = nhrp::CieCode::InsufficientResources;
@@ -144,7 +151,9 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
       refuse(nhrp::CieCode::UniqueAddressRegistered, "unique address registered by " + holder);
       continue;
     }
-    if (!refresh && displaced.empty() && cache_.size() + batch_.size() >= config_.max_registrations) {
+    const auto bindings_after_batch = static_cast<std::ptrdiff_t>(cache_.size()) + batch_delta_;
+    if (!refresh && displaced.empty() &&
+        bindings_after_batch >= static_cast<std::ptrdiff_t>(config_.max_registrations)) {
       stats_.count_error("registration capacity");
       refuse(nhrp::CieCode::InsufficientResources, "maximum registrations reached");
       continue;
@@ -175,7 +184,14 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
     nat.protocol = request.src_protocol;
     spec.nat_append.push_back(nat);
   }
-  pending_.push_back({frame.outer_source, nhrp::build_registration_reply(request, answers, spec), true});
+  nhrp::Packet reply = nhrp::build_registration_reply(request, answers, spec);
+  // A spoke that does not know the NHS's address yet sent its own as the
+  // destination; the reply names the NHS there, as FRR does, so that the
+  // spoke learns it (`nhs dynamic`, NHRP-WIRE.md 3.3, 8.1).
+  if (request.dst_protocol.empty() || request.dst_protocol == request.src_protocol) {
+    reply.dst_protocol = config_.protocol;
+  }
+  pending_.push_back({frame.outer_source, std::move(reply), true});
 }
 
 }  // namespace advpnd::hub

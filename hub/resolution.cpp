@@ -91,8 +91,9 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
 }
 
 void NextHopServer::forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame) {
-  // RFC 2332 5.3.2 / FRR: a request that arrives with hop count 0 cannot go further.
-  if (request.hop_count <= 1) {
+  // RFC 2332 5.3.2 / FRR: a request that arrives with hop count 0 cannot go
+  // further; one that arrives with 1 goes on with 0 (the next NHS stops it).
+  if (request.hop_count == 0) {
     stats_.count_error("hop count exceeded");
     send_error_indication(frame.outer_source, nhrp::ErrorCode::HopCountExceeded, 9, frame.payload,
                           request.src_protocol);
@@ -115,24 +116,41 @@ void NextHopServer::forward_request(const nhrp::Packet& request, const db::Bindi
     nat->cies.push_back(cie);
   }
   regenerate_auth(forwarded, config_.auth_password);
+  const MonotonicTime now = clock_.now();
+  if (forwarded_.size() >= kMaxForwarded) {
+    std::erase_if(forwarded_, [now](const auto& entry) { return entry.second <= now; });
+  }
+  if (forwarded_.size() < kMaxForwarded) {
+    forwarded_[{request.request_id, request.src_protocol}] = now + kForwardedLifetime;
+  } else {
+    stats_.count_error("forwarded request table full");
+  }
   const IpAddress& next_hop = owner.post_nat_nbma.empty() ? owner.key.nbma : owner.post_nat_nbma;
   log::debug(kLog, "forwarding resolution for " + request.dst_protocol.to_string() + " to " + next_hop.to_string());
   send(next_hop, forwarded);
 }
 
-void NextHopServer::handle_resolution_reply(const nhrp::Packet& reply) {
+void NextHopServer::handle_resolution_reply(const NbmaFrame& frame, const nhrp::Packet& reply) {
+  if (!authenticated(frame, reply)) return;
   // A reply routed through the hub goes on toward the requester, whose
-  // address is the reply's source (RFC 2332 5.2.2, 5.3.3).
+  // address is the reply's source (RFC 2332 5.2.2, 5.3.3) — only for a
+  // request this hub forwarded, and only once.
   if (reply.src_protocol == config_.protocol) {
     stats_.count_error("resolution reply for the hub itself");
     return;
   }
+  const auto request = forwarded_.find({reply.request_id, reply.src_protocol});
+  if (request == forwarded_.end() || request->second <= clock_.now()) {
+    stats_.count_error("resolution reply to no forwarded request");
+    return;
+  }
+  forwarded_.erase(request);
   if (lists_station(reply.find_extension(nhrp::ExtensionType::ReverseTransit), config_.nbma)) {
     stats_.count_error("loop detected");
     return;
   }
   const db::Binding* requester = cache_.longest_match(reply.src_protocol, clock_.unix_seconds());
-  if (requester == nullptr || reply.hop_count <= 1) {
+  if (requester == nullptr || reply.hop_count == 0) {
     stats_.count_error("resolution reply with no route to the requester");
     return;
   }
