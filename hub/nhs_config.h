@@ -10,7 +10,7 @@
 
 #include "base/ip_address.h"
 #include "hub/redirect_policy.h"
-#include "hub/token_bucket.h"
+#include "base/token_bucket.h"
 #include "nhrp/builders.h"
 
 namespace advpnd::hub {

@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "base/ip_address.h"
-#include "hub/token_bucket.h"
+#include "base/token_bucket.h"
 #include "nhrp/builders.h"
 
 namespace advpnd::hub {

@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 
-namespace advpnd::hub {
+namespace advpnd {
 
 struct TokenRate {
   double per_second = 0;  // refill rate
@@ -71,4 +71,4 @@ class KeyedTokenBucket {
   std::unordered_map<Key, Bucket, Hash> buckets_;
 };
 
-}  // namespace advpnd::hub
+}  // namespace advpnd
