@@ -266,11 +266,14 @@ void NextHopServer::sweep() {
     purge_resolvers(binding);
   }
   // Resolvers whose copy has expired anyway need no purge.
-  for (auto it = resolvers_.begin(); it != resolvers_.end();) {
+  auto it = resolvers_.lower_bound(resolver_sweep_cursor_);
+  for (std::size_t visited = 0; visited < kResolverSweepSlice && !resolvers_.empty(); ++visited) {
+    if (it == resolvers_.end()) it = resolvers_.begin();
     auto& requesters = it->second;
     resolver_count_ -= std::erase_if(requesters, [now](const auto& entry) { return entry.second.until <= now; });
     it = requesters.empty() ? resolvers_.erase(it) : std::next(it);
   }
+  resolver_sweep_cursor_ = it == resolvers_.end() ? db::BindingKey{} : it->first;
   if (auto pruned = store_.prune_audit(now - config_.audit_retention_s); !pruned) {
     note_store_result(false, pruned.error().to_string());
   }

@@ -72,7 +72,10 @@ class NextHopServer {
     IpAddress protocol;
     std::int64_t until = 0;
   };
-  static constexpr std::size_t kMaxResolvers = 1'000'000;
+  static constexpr std::size_t kMaxResolvers = 250'000;
+  // Expired resolver entries are dropped a slice per sweep, so a sweep
+  // never stalls the loop however many there are.
+  static constexpr std::size_t kResolverSweepSlice = 4096;
   void remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
                          std::int64_t until);
   struct OutstandingPurge {
@@ -130,6 +133,7 @@ class NextHopServer {
   std::vector<db::Binding> batch_gone_;  // removed or replaced: purge their resolvers after commit
   std::map<db::BindingKey, std::unordered_map<IpAddress, Resolver>> resolvers_;  // by requester NBMA
   std::size_t resolver_count_ = 0;
+  db::BindingKey resolver_sweep_cursor_;  // where the next sweep slice starts
   std::map<std::uint32_t, OutstandingPurge> purges_;  // by request ID
   // Requests this hub forwarded, by (request ID, requester protocol address):
   // only their replies are relayed back (RFC 2332 5.3.3), until the deadline.
