@@ -3,6 +3,9 @@
 //   advpnctl show registrations [--json]
 //   advpnctl show stats [--json]
 //   advpnctl clear registration ADDR
+//
+// Exit status: 0 done; 1 an unknown command or one the daemon refused (the
+// reason on stderr); 2 the daemon could not be reached.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -20,6 +23,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "machine-readable output");
   app.add_option("--timeout-ms", timeout_ms, "how long to wait for the daemon")->capture_default_str();
   app.require_subcommand(1);
+  // Options such as --json are accepted after the subcommand too, as the
+  // usage above shows them (`show registrations --json`).
+  app.fallthrough();
 
   std::string command;
   CLI::App* show = app.add_subcommand("show", "show registrations | stats");
@@ -39,7 +45,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // --help and --version exit 0; a command advpnctl does not know is exit 1,
+    // like a command the daemon refuses (2 stays "daemon unreachable").
+    return app.exit(error) == 0 ? 0 : 1;
   }
   if (json) command += " --json";
   auto reply = advpnd::app::control_request(socket, command, std::chrono::milliseconds(timeout_ms));

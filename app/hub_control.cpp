@@ -51,7 +51,7 @@ ControlReply show_registrations(const hub::NextHopServer& nhs, bool json) {
   return {true, table.render() + std::to_string(nhs.cache().size()) + " registrations\n"};
 }
 
-ControlReply show_stats(hub::NextHopServer& nhs, bool json) {
+ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport* transport) {
   const hub::HubStats& s = nhs.stats();
   const hub::RedirectStats& r = nhs.redirect().stats();
   if (json) {
@@ -78,8 +78,19 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json) {
         .field("indications_sent", r.indications_sent)
         .field("rate_limited", r.rate_limited)
         .field("unparseable", r.unparseable)
-        .end_object()
         .end_object();
+    if (transport != nullptr) {
+      const TransportStats t = transport->stats();
+      w.key("transport")
+          .begin_object()
+          .field("frames_received", t.frames_received)
+          .field("frames_sent", t.frames_sent)
+          .field("send_errors", t.send_errors)
+          .field("dropped_wrong_key", t.dropped_wrong_key)
+          .field("dropped_malformed", t.dropped_malformed)
+          .end_object();
+    }
+    w.end_object();
     return {true, w.take() + "\n"};
   }
   TextTable packets({"PACKET TYPE", "RECEIVED", "SENT"});
@@ -96,17 +107,23 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json) {
          (nhs.store_healthy() ? "healthy" : "FAILING") + "\n";
   out += "redirect: " + std::to_string(r.hairpins) + " hair-pins, " + std::to_string(r.indications_sent) +
          " indications sent, " + std::to_string(r.rate_limited) + " rate-limited\n";
+  if (transport != nullptr) {
+    const TransportStats t = transport->stats();
+    out += "transport: " + std::to_string(t.frames_received) + " frames received, " + std::to_string(t.frames_sent) +
+           " sent (" + std::to_string(t.send_errors) + " failed), dropped: " + std::to_string(t.dropped_malformed) +
+           " malformed GRE, " + std::to_string(t.dropped_wrong_key) + " wrong GRE key\n";
+  }
   return {true, out};
 }
 
 }  // namespace
 
-ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command) {
+ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command, const NbmaTransport* transport) {
   std::vector<std::string> args = words(command);
   bool json = false;
   std::erase_if(args, [&](const std::string& a) { return a == "--json" ? (json = true) : false; });
   if (args.size() == 2 && args[0] == "show" && args[1] == "registrations") return show_registrations(nhs, json);
-  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(nhs, json);
+  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(nhs, json, transport);
   if (args.size() == 3 && args[0] == "clear" && args[1] == "registration") {
     const auto address = IpAddress::parse(args[2]);
     if (!address) return {false, "\"" + args[2] + "\" is not an IP address\n"};

@@ -9,10 +9,14 @@
 #include <string_view>
 
 #include "app/control_server.h"
+#include "base/nbma_transport.h"
 #include "hub/next_hop_server.h"
 
 namespace advpnd::app {
 
-[[nodiscard]] ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command);
+// `transport` (may be null): its counters go into `show stats`, since frames
+// it drops (GRE that does not parse, a wrong GRE key) never reach the NHS.
+[[nodiscard]] ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command,
+                                       const NbmaTransport* transport = nullptr);
 
 }  // namespace advpnd::app

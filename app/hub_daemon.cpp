@@ -55,14 +55,6 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, started.error());
     return 1;
   }
-  make_parent_directory(config->control_socket);
-  auto control = ControlServer::open(**loop, config->control_socket,
-                                     [&nhs](std::string_view command) { return hub_control(nhs, command); });
-  if (!control) {
-    log::error(kLog, control.error());
-    return 1;
-  }
-
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");
     nhs.on_batch_end();  // commit and answer what is open before leaving
@@ -87,6 +79,15 @@ int run_hub(const std::string& config_path) {
   });
   if (!on_term || !on_int || !on_hup) {
     log::error(kLog, "cannot watch signals");
+    return 1;
+  }
+
+  make_parent_directory(config->control_socket);
+  auto control = ControlServer::open(
+      **loop, config->control_socket,
+      [&nhs, counters = transport->get()](std::string_view command) { return hub_control(nhs, command, counters); });
+  if (!control) {
+    log::error(kLog, control.error());
     return 1;
   }
 

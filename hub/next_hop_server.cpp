@@ -233,6 +233,7 @@ void NextHopServer::on_batch_end() {
       }
     }
     for (const db::Binding& gone : batch_gone_) purge_resolvers(gone);
+    for (const std::string& line : batch_log_) log::info(kLog, line);
   }
   for (PendingReply& pending : pending_) {
     if (!committed) {
@@ -248,6 +249,7 @@ void NextHopServer::on_batch_end() {
   }
   batch_.clear();
   batch_gone_.clear();
+  batch_log_.clear();
   pending_.clear();
   batch_delta_ = 0;
 }

@@ -27,7 +27,7 @@ void NextHopServer::handle_purge_request(const NbmaFrame& frame, const nhrp::Pac
       }
       if (batch_.count(binding->key) != 0) continue;
       stage_removal(*binding, db::AuditKind::Purged, "purge request from " + frame.outer_source.to_string());
-      log::info(kLog, "purged " + protocol.to_string() + " at " + request.src_nbma.to_string());
+      batch_log_.push_back("purged " + protocol.to_string() + " at " + request.src_nbma.to_string());
       ++removed;
     }
   }

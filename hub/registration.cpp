@@ -160,11 +160,11 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
     }
     for (const db::Binding& old : displaced) {
       stage_removal(old, db::AuditKind::Replaced, "replaced by " + nbma.to_string());
-      log::info(kLog, "replaced " + describe(protocol, prefix, old.key.nbma) + " by " + nbma.to_string());
+      batch_log_.push_back("replaced " + describe(protocol, prefix, old.key.nbma) + " by " + nbma.to_string());
     }
     stage_binding(binding, refresh ? db::AuditKind::Refreshed : db::AuditKind::Registered, "");
     if (!refresh) {
-      log::info(kLog, "registered " + describe(protocol, prefix, nbma) +
+      batch_log_.push_back("registered " + describe(protocol, prefix, nbma) +
                           (frame.outer_source != nbma ? " (NAT: " + frame.outer_source.to_string() + ")" : "") +
                           " for " + std::to_string(holding) + " s");
     }

@@ -57,4 +57,6 @@ NetnsResult enter_private_netns() {
   return result;
 }
 
+NetnsResult enter_fresh_private_netns() { return enter(); }
+
 }  // namespace advpnd::test

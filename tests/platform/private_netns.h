@@ -18,4 +18,11 @@ struct NetnsResult {
 // ok = true, isolated = false, and the tests run on the host's loopback.
 NetnsResult enter_private_netns();
 
+// Not idempotent: every call moves the process into another fresh namespace
+// (the previous one goes away with its last socket and process), so each
+// system test starts with no sockets and no traffic of the one before.
+// Same results as above; nothing falls back to the host namespace silently
+// (isolated says so).
+NetnsResult enter_fresh_private_netns();
+
 }  // namespace advpnd::test
