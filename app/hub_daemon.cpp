@@ -1,5 +1,7 @@
 #include "app/hub_daemon.h"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -16,6 +18,21 @@ namespace advpnd::app {
 namespace {
 constexpr std::string_view kLog = "hub";
 
+// Each group commit makes SQLite allocate and free its page buffers; with
+// glibc's defaults the freed top of the heap is trimmed after every commit
+// and faulted in again by the next (perf showed three quarters of the hub's
+// time in the kernel's page-fault and munmap paths during a registration
+// storm). Keep freed memory for reuse instead: measured about 1.5x more
+// registrations acknowledged per second (bench/run-hub-load.sh).
+void tune_allocator() {
+  constexpr int kTrimThreshold = 128 << 20;
+  constexpr int kTopPad = 16 << 20;
+  constexpr int kMmapThreshold = 32 << 20;
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+  mallopt(M_TOP_PAD, kTopPad);
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+}
+
 void make_parent_directory(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code ignored;
@@ -30,6 +47,7 @@ int run_hub(const std::string& config_path) {
     return 2;
   }
   log::set_level(config->log_level);
+  tune_allocator();
 
   auto loop = platform::EventLoop::create();
   if (!loop) {
