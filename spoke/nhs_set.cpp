@@ -1,0 +1,135 @@
+#include "spoke/nhs_set.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+
+namespace advpnd::spoke {
+namespace {
+constexpr std::string_view kLog = "nhc";
+}
+
+NhsSet::NhsSet(RegistrationConfig config, std::vector<NhsEntry> servers, PacketSender& sender, RequestIds& ids,
+               const Clock& clock, TimerFactory& timers)
+    : config_(std::move(config)) {
+  // Preference order: priority, then the configured order.
+  std::stable_sort(servers.begin(), servers.end(),
+                   [](const NhsEntry& a, const NhsEntry& b) { return a.priority < b.priority; });
+  for (const NhsEntry& entry : servers) {
+    servers_.push_back(
+        std::make_unique<NhsRegistration>(entry, config_, sender, ids, clock, timers,
+                                          [this](NhsRegistration& nhs, RegistrationState from, RegistrationState to) {
+                                            on_state_change(nhs, from, to);
+                                          }));
+  }
+  stopped_timer_ = timers.make_timer([this] { finish_stop(); });
+}
+
+void NhsSet::start() {
+  stopping_ = false;
+  for (auto& nhs : servers_) {
+    if (nhs->state() == RegistrationState::Idle) nhs->start();
+  }
+}
+
+void NhsSet::stop(std::function<void()> done) {
+  stopping_ = true;
+  stopped_ = std::move(done);
+  for (auto& nhs : servers_) nhs->stop();
+  check_stopped();
+}
+
+// Once every NHS is Idle, `done` runs from the loop (never inside stop()).
+void NhsSet::check_stopped() {
+  if (!stopping_ || !stopped_) return;
+  const bool all_idle = std::all_of(servers_.begin(), servers_.end(),
+                                    [](const auto& nhs) { return nhs->state() == RegistrationState::Idle; });
+  if (all_idle) stopped_timer_->arm(Duration::zero());
+}
+
+void NhsSet::finish_stop() {
+  if (!stopping_ || !stopped_) return;
+  auto done = std::move(stopped_);
+  stopped_ = nullptr;
+  done();
+}
+
+void NhsSet::on_state_change(NhsRegistration& /*nhs*/, RegistrationState /*from*/, RegistrationState to) {
+  update_primary();
+  if (to == RegistrationState::Idle) check_stopped();
+}
+
+void NhsSet::update_primary() {
+  const NhsRegistration* best = nullptr;
+  for (const auto& nhs : servers_) {
+    if (nhs->up()) {
+      best = nhs.get();
+      break;
+    }
+  }
+  if (best == primary_) return;
+  primary_ = best;
+  if (best != nullptr) {
+    log::info(kLog,
+              "primary NHS now " + best->nbma().to_string() + " (priority " + std::to_string(best->priority()) + ")");
+  } else {
+    log::warning(kLog, "no NHS is up: resolutions wait");
+  }
+  if (on_primary_change_) on_primary_change_(primary_);
+}
+
+std::size_t NhsSet::up_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(servers_.begin(), servers_.end(), [](const auto& nhs) { return nhs->up(); }));
+}
+
+bool NhsSet::is_nhs(const IpAddress& nbma) const {
+  return std::any_of(servers_.begin(), servers_.end(), [&](const auto& nhs) { return nhs->nbma() == nbma; });
+}
+
+IpAddress NhsSet::own_nat_address() const {
+  if (primary_ != nullptr) return primary_->own_nat_address();
+  for (const auto& nhs : servers_) {
+    if (!nhs->own_nat_address().empty()) return nhs->own_nat_address();
+  }
+  return {};
+}
+
+std::vector<NhsStatus> NhsSet::status() const {
+  std::vector<NhsStatus> out;
+  out.reserve(servers_.size());
+  for (const auto& nhs : servers_) out.push_back(nhs->status());
+  return out;
+}
+
+bool NhsSet::on_registration_reply(const NbmaFrame& frame, const nhrp::Packet& reply) {
+  for (auto& nhs : servers_) {
+    if (nhs->awaits_reply(reply.request_id)) {
+      nhs->on_registration_reply(frame, reply);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool NhsSet::on_purge_reply(const nhrp::Packet& reply) {
+  for (auto& nhs : servers_) {
+    if (nhs->awaits_purge_reply(reply.request_id)) {
+      nhs->on_purge_reply(reply);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool NhsSet::on_error_indication(std::uint32_t quoted_request_id, const nhrp::Packet& indication) {
+  for (auto& nhs : servers_) {
+    if (nhs->awaits_reply(quoted_request_id)) {
+      nhs->on_error_indication(indication);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace advpnd::spoke
