@@ -1,0 +1,57 @@
+#include "agent/spoke_agent.h"
+
+#include "base/log.h"
+
+namespace advpnd::agent {
+namespace {
+constexpr std::string_view kLog = "spoke";
+
+shortcut::Resolution to_resolution(const spoke::ResolutionResult& result) {
+  shortcut::Resolution out;
+  out.ok = result.ok();
+  out.code = result.code;
+  out.error = result.error;
+  if (out.ok) {
+    out.prefix = shortcut::Prefix::of(result.prefix, result.prefix_length);
+    out.peer_nbma = result.nbma;  // NAT-corrected (NHRP-WIRE.md 7.6)
+    out.peer_protocol = result.protocol;
+    out.holding_time = result.holding_time;
+    out.mtu = result.mtu;
+  }
+  return out;
+}
+}  // namespace
+
+void SpokeAgent::NhcResolver::resolve(const IpAddress& target, Done done) {
+  nhc_.resolve(target, [done = std::move(done)](const spoke::ResolutionResult& result) {
+    done(to_resolution(result));
+  });
+}
+
+SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortcut::IpsecProvider& provider,
+                       shortcut::ShortcutDataplane& dataplane, const Clock& clock, TimerFactory& timers)
+    : nhc_(std::move(config.nhc), transport, clock, timers),
+      resolver_(nhc_),
+      shortcuts_(config.shortcuts, resolver_, provider, dataplane, clock, timers) {
+  nhc_.set_traffic_indication_handler([this](const spoke::TrafficIndication& indication) {
+    shortcuts_.on_traffic_indication(indication.inner_destination);
+  });
+  nhc_.set_purge_handler([this](const spoke::PurgedBinding& purged) {
+    log::info(kLog, "purge of " + purged.protocol.to_string() + " from " + purged.purged_by.to_string());
+    shortcuts_.on_purge(purged.protocol);
+  });
+}
+
+SpokeAgent::~SpokeAgent() {
+  nhc_.set_traffic_indication_handler(nullptr);
+  nhc_.set_purge_handler(nullptr);
+}
+
+Status<std::string> SpokeAgent::start() { return nhc_.start(); }
+
+void SpokeAgent::shutdown(std::function<void()> done) {
+  shortcuts_.close_all("shutting down");
+  nhc_.shutdown(std::move(done));
+}
+
+}  // namespace advpnd::agent

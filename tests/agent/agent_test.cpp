@@ -1,0 +1,319 @@
+// In-process tier for the whole mission: a real hub (hub::NextHopServer)
+// and three spoke agents (NHC + shortcut manager) over the in-memory NBMA
+// fabric with a fake clock, the fake IPsec provider and fake dataplanes.
+// Hair-pinned traffic is reported to the hub's redirect policy as its
+// dataplane would; the rest happens on the wire.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <memory>
+
+#include "agent/spoke_agent.h"
+#include "base/log.h"
+#include "db/fake_registration_store.h"
+#include "fakes/fake_ipsec_provider.h"
+#include "fakes/fake_loop.h"
+#include "fakes/in_memory_fabric.h"
+#include "hub/next_hop_server.h"
+
+namespace advpnd::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using shortcut::Prefix;
+using shortcut::ShortcutState;
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+const IpAddress kHubNbma = ip("203.0.113.1");
+const IpAddress kHubProtocol = ip("10.0.0.1");
+const IpAddress kHub2Nbma = ip("203.0.113.2");
+const IpAddress kHub2Protocol = ip("10.0.0.254");
+
+struct Hub {
+  Hub(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress nbma, IpAddress protocol) {
+    auto endpoint = fabric.create_endpoint(nbma);
+    REQUIRE(endpoint.ok());
+    transport = std::move(endpoint).value();
+    config.nbma = nbma;
+    config.protocol = protocol;
+    start(loop);
+  }
+  void start(fakes::FakeLoop& loop) {
+    server.reset();
+    server = std::make_unique<hub::NextHopServer>(config, *transport, store, loop, loop);
+    REQUIRE(server->start().ok());
+  }
+  hub::NhsConfig config;
+  std::unique_ptr<fakes::FabricTransport> transport;
+  db::FakeRegistrationStore store;
+  std::unique_ptr<hub::NextHopServer> server;
+};
+
+struct Spoke {
+  Spoke(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress nbma_address, IpAddress protocol_address,
+        std::vector<spoke::NhsEntry> servers, const std::function<void(SpokeAgentConfig&)>& tweak)
+      : nbma(nbma_address), protocol(protocol_address), provider(loop) {
+    auto endpoint = fabric.create_endpoint(nbma);
+    REQUIRE(endpoint.ok());
+    transport = std::move(endpoint).value();
+    SpokeAgentConfig config;
+    config.nhc.nbma = nbma;
+    config.nhc.protocol = protocol;
+    config.nhc.holding_time = 600;
+    config.nhc.jitter = 0.0;
+    config.nhc.servers = std::move(servers);
+    config.shortcuts.idle_timeout = 120s;
+    if (tweak) tweak(config);
+    provider.auto_up = true;  // like IKE that always succeeds; tests turn it off
+    agent = std::make_unique<SpokeAgent>(config, *transport, provider, dataplane, loop, loop);
+    REQUIRE(agent->start().ok());
+  }
+  [[nodiscard]] std::optional<ShortcutState> shortcut(const Prefix& prefix) const {
+    return agent->shortcuts().state_of(prefix);
+  }
+  IpAddress nbma;
+  IpAddress protocol;
+  std::unique_ptr<fakes::FabricTransport> transport;
+  fakes::FakeIpsecProvider provider;
+  fakes::FakeDataplane dataplane;
+  std::unique_ptr<SpokeAgent> agent;
+};
+
+// An ICMP echo header from `src` to `dst` (what the hub quotes in a redirect).
+std::vector<std::byte> ip_packet(const IpAddress& src, const IpAddress& dst) {
+  std::vector<std::byte> packet(28);
+  packet[0] = std::byte{0x45};
+  packet[9] = std::byte{1};
+  for (int i = 0; i < 4; ++i) {
+    packet[12 + i] = std::byte{src.byte(i)};
+    packet[16 + i] = std::byte{dst.byte(i)};
+  }
+  return packet;
+}
+
+struct Mission {
+  Mission() : fabric(loop) { log::set_level(log::Level::Warning); }
+  ~Mission() { log::set_level(log::Level::Info); }
+
+  Hub& add_hub(IpAddress nbma = kHubNbma, IpAddress protocol = kHubProtocol) {
+    hubs.push_back(std::make_unique<Hub>(fabric, loop, nbma, protocol));
+    return *hubs.back();
+  }
+  Spoke& add_spoke(const char* nbma, const char* protocol, std::vector<spoke::NhsEntry> servers = {},
+                   const std::function<void(SpokeAgentConfig&)>& tweak = {}) {
+    if (servers.empty()) servers.push_back({kHubNbma, kHubProtocol, 0});
+    spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol), servers, tweak));
+    return *spokes.back();
+  }
+  // Traffic from `from` to `to_address` hair-pins through `hub`.
+  void hairpin(Hub& hub, Spoke& from, const IpAddress& to_address) {
+    hub.server->redirect().on_hairpin(from.nbma, ip_packet(from.protocol, to_address));
+  }
+  void settle() { loop.run_until_idle(); }
+
+  fakes::FakeLoop loop;
+  fakes::InMemoryFabric fabric;
+  std::deque<std::unique_ptr<Hub>> hubs;
+  std::deque<std::unique_ptr<Spoke>> spokes;
+};
+
+TEST_CASE("mission: register, redirect, resolve, shortcut up, traffic, idle expiry, back to the hub") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  Spoke& c = m.add_spoke("198.51.100.4", "10.0.0.4");
+  m.settle();
+  CHECK(hub.server->cache().size() == 3);
+  for (Spoke* s : {&a, &b, &c}) CHECK(s->agent->nhc().servers().up_count() == 1);
+
+  const Prefix b_host = Prefix::host(b.protocol);
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  CHECK(a.shortcut(b_host) == ShortcutState::Active);
+  CHECK(a.dataplane.route(b_host) == b.nbma);
+  CHECK(a.provider.ensured == std::vector<IpAddress>{b.nbma});
+  CHECK(hub.server->redirect().stats().indications_sent == 1);
+
+  for (int i = 0; i < 60; ++i) {  // a minute of traffic on the direct path
+    a.dataplane.traffic(b.nbma);
+    m.loop.advance(1s);
+  }
+  CHECK(a.shortcut(b_host) == ShortcutState::Active);
+  m.loop.advance(121s);  // then silence for longer than the idle timeout
+  m.settle();
+  CHECK_FALSE(a.shortcut(b_host).has_value());
+  CHECK_FALSE(a.dataplane.route(b_host).has_value());
+  CHECK(a.provider.terminated == std::vector<IpAddress>{b.nbma});
+
+  // New traffic makes a new shortcut once the redirect rate allows another.
+  m.loop.advance(15s);
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  CHECK(a.shortcut(b_host) == ShortcutState::Active);
+  CHECK(a.provider.ensured.size() == 2);
+}
+
+TEST_CASE("mission: a shortcut in use is refreshed before its holding time ends") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2", {}, [](SpokeAgentConfig& c) {
+    c.shortcuts.idle_timeout = 3600s;
+  });
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  m.settle();
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  const Prefix b_host = Prefix::host(b.protocol);
+  REQUIRE(a.shortcut(b_host) == ShortcutState::Active);
+  // The hub answered from its cache with what remains of b's 600 s.
+  for (int i = 0; i < 1200; ++i) {
+    a.dataplane.traffic(b.nbma);
+    m.loop.advance(1s);
+    m.settle();
+  }
+  CHECK(a.shortcut(b_host) == ShortcutState::Active);
+  CHECK(a.agent->shortcuts().stats().refreshed >= 1);
+  CHECK(a.dataplane.route(b_host) == b.nbma);
+}
+
+TEST_CASE("mission: the hub restarts and answers resolutions from its store") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  m.settle();
+  hub.start(m.loop);  // a new NextHopServer on the same store
+  CHECK(hub.server->cache().size() == 2);
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  CHECK(a.shortcut(Prefix::host(b.protocol)) == ShortcutState::Active);
+}
+
+TEST_CASE("mission: NHS fail-over: the second hub resolves when the first is gone") {
+  Mission m;
+  Hub& hub1 = m.add_hub();
+  Hub& hub2 = m.add_hub(kHub2Nbma, kHub2Protocol);
+  const std::vector<spoke::NhsEntry> both{{kHubNbma, kHubProtocol, 0}, {kHub2Nbma, kHub2Protocol, 1}};
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2", both);
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", both);
+  m.settle();
+  CHECK(hub1.server->cache().size() == 2);
+  CHECK(hub2.server->cache().size() == 2);
+
+  m.fabric.set_link_down(kHubNbma);
+  // The spokes notice at their next refresh (holdtime/3) and retransmissions.
+  m.loop.advance(200s + 130s);
+  m.settle();
+  CHECK(a.agent->nhc().servers().up_count() == 1);
+  // Hub 2 redirects (hub 1 is dead): the resolution goes through hub 2.
+  m.hairpin(hub2, a, b.protocol);
+  m.settle();
+  CHECK(a.shortcut(Prefix::host(b.protocol)) == ShortcutState::Active);
+}
+
+TEST_CASE("mission: a purge from the hub removes the shortcut the same way") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  m.settle();
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  const Prefix b_host = Prefix::host(b.protocol);
+  REQUIRE(a.shortcut(b_host) == ShortcutState::Active);
+  REQUIRE(hub.server->clear_registration(b.protocol).ok());
+  m.settle();
+  CHECK_FALSE(a.shortcut(b_host).has_value());
+  CHECK_FALSE(a.dataplane.route(b_host).has_value());
+  CHECK(a.provider.terminated == std::vector<IpAddress>{b.nbma});
+}
+
+TEST_CASE("mission: a shortcut to a spoke behind NAT goes to its public address") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  REQUIRE(m.fabric.add_nat(ip("192.168.1.10"), ip("198.51.100.20")).ok());  // before it registers
+  Spoke& natted = m.add_spoke("192.168.1.10", "10.0.0.5");
+  m.settle();
+  m.hairpin(hub, a, natted.protocol);
+  m.settle();
+  const Prefix host = Prefix::host(natted.protocol);
+  REQUIRE(a.shortcut(host) == ShortcutState::Active);
+  CHECK(a.dataplane.route(host) == ip("198.51.100.20"));
+  CHECK(a.provider.ensured == std::vector<IpAddress>{ip("198.51.100.20")});
+  // And from the NATted spoke towards a.
+  m.hairpin(hub, natted, a.protocol);
+  m.settle();
+  CHECK(natted.shortcut(Prefix::host(a.protocol)) == ShortcutState::Active);
+}
+
+TEST_CASE("mission: a LAN behind a spoke: the hub forwards, the spoke answers for its prefix") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", {}, [](SpokeAgentConfig& c) {
+    c.nhc.local_prefixes.push_back({ip("192.168.2.0"), 24});
+    c.nhc.register_local_prefixes = true;
+  });
+  m.settle();
+  m.hairpin(hub, a, ip("192.168.2.20"));
+  m.settle();
+  const Prefix lan = Prefix::of(ip("192.168.2.0"), 24);
+  CHECK(a.shortcut(lan) == ShortcutState::Active);
+  CHECK(a.dataplane.route(lan) == b.nbma);
+  // b learned a's binding from the request it answered.
+  CHECK(b.agent->nhc().responder().peers().size() >= 1);
+}
+
+TEST_CASE("mission: the peer never answers IKE: the traffic stays on the hub path") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  a.provider.auto_up = false;
+  m.settle();
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  const Prefix b_host = Prefix::host(b.protocol);
+  CHECK(a.shortcut(b_host) == ShortcutState::Connecting);
+  m.loop.advance(31s);
+  CHECK(a.shortcut(b_host) == ShortcutState::Failed);
+  CHECK(a.dataplane.changes.empty());
+}
+
+TEST_CASE("mission: a resolution for nobody fails cleanly and is not retried at once") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  m.settle();
+  m.hairpin(hub, a, ip("10.0.0.99"));
+  m.settle();
+  CHECK(a.shortcut(Prefix::host(ip("10.0.0.99"))) == ShortcutState::Failed);
+  CHECK(a.provider.ensured.empty());
+  m.loop.advance(15s);
+  m.hairpin(hub, a, ip("10.0.0.99"));  // the hub redirects again; the spoke is backing off / negative-cached
+  m.settle();
+  CHECK(a.provider.ensured.empty());
+}
+
+TEST_CASE("mission: clean shutdown puts shortcuts back on the hub and purges the registration") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  m.settle();
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  bool done = false;
+  a.agent->shutdown([&] { done = true; });
+  m.settle();
+  m.loop.advance(5s);
+  CHECK(done);
+  CHECK(a.dataplane.routes.empty());
+  CHECK_FALSE(hub.server->cache().find_address(a.protocol, 32).size() > 0);
+}
+
+}  // namespace
+}  // namespace advpnd::agent
