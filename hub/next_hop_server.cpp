@@ -86,7 +86,12 @@ std::uint16_t NextHopServer::granted_holding_time(std::uint16_t requested) const
 
 void NextHopServer::on_frame(const NbmaFrame& frame) {
   if (frame.gre_protocol != nhrp::kGreProtocolNhrp) {
-    ++stats_.data_frames_ignored;  // the user-space dataplane takes these (dataplane issue)
+    // Overlay packets (GRE 0x0800/0x86DD) belong to the user-space dataplane.
+    if (on_data_) {
+      on_data_(frame);
+    } else {
+      ++stats_.data_frames_ignored;
+    }
     return;
   }
   auto decoded = nhrp::decode_into(frame.payload, decoded_);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,9 @@ class NextHopServer {
   [[nodiscard]] Result<std::size_t, std::string> clear_registration(const IpAddress& protocol);
   // SIGHUP: limits, timers, auth and redirect rate change; addresses do not.
   void reconfigure(const NhsConfig& config);
+  // Frames that are not NHRP (GRE 0x0800/0x86DD) go here: the hub's
+  // user-space dataplane. Without one they are counted and dropped.
+  void set_data_frame_handler(std::function<void(const NbmaFrame&)> handler) { on_data_ = std::move(handler); }
 
   [[nodiscard]] const BindingCache& cache() const { return cache_; }
   [[nodiscard]] const HubStats& stats() const { return stats_; }
@@ -146,6 +150,7 @@ class NextHopServer {
   LogThrottle log_throttle_;
   std::uint32_t next_request_id_ = 1;
   bool store_healthy_ = true;
+  std::function<void(const NbmaFrame&)> on_data_;
 
   nhrp::Packet decoded_;  // reused by on_frame (no allocation per packet once warm)
   std::vector<std::byte> send_buffer_;
