@@ -1,8 +1,13 @@
 // advpnctl: asks a running advpnd over its control socket (root only).
 //
-//   advpnctl show registrations [--json]
-//   advpnctl show stats [--json]
-//   advpnctl clear registration ADDR
+//   advpnctl show registrations [--json]     (hub)
+//   advpnctl show nhs [--json]               (spoke)
+//   advpnctl show shortcuts [--json]         (spoke)
+//   advpnctl show stats [--json]             (both)
+//   advpnctl clear registration ADDR         (hub)
+//
+// -s SOCKET picks the daemon: the hub's default is /run/advpnd/hub.sock,
+// a spoke's /run/advpnd/spoke.sock (the `control_socket` of its config).
 //
 // Exit status: 0 done; 1 an unknown command or one the daemon refused (the
 // reason on stderr); 2 the daemon could not be reached.
@@ -28,11 +33,15 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   std::string command;
-  CLI::App* show = app.add_subcommand("show", "show registrations | stats");
+  CLI::App* show = app.add_subcommand("show", "show registrations | nhs | shortcuts | stats");
   show->require_subcommand(1);
   show->add_subcommand("registrations", "every registration the hub holds (committed to its store)")
       ->callback([&] { command = "show registrations"; });
-  show->add_subcommand("stats", "packets received and sent by type, errors by reason, store health")
+  show->add_subcommand("nhs", "spoke: each NHS with its state, last reply, next refresh, failures")
+      ->callback([&] { command = "show nhs"; });
+  show->add_subcommand("shortcuts", "spoke: each shortcut with state, peer NBMA, prefix, age, idle time, bytes")
+      ->callback([&] { command = "show shortcuts"; });
+  show->add_subcommand("stats", "packets received and sent by type, errors by reason (hub: store health)")
       ->callback([&] { command = "show stats"; });
   CLI::App* clear = app.add_subcommand("clear", "clear registration ADDR");
   clear->require_subcommand(1);

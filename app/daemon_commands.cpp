@@ -5,6 +5,7 @@
 
 #include "app/hub_config.h"
 #include "app/hub_daemon.h"
+#include "app/spoke_config.h"
 
 namespace advpnd::app {
 
@@ -17,21 +18,36 @@ void add_daemon_commands(CLI::App& app, int& exit_status) {
       "restart) and resolutions, and redirects spoke-to-spoke traffic that hair-pins through it. Needs root "
       "(raw GRE socket). SIGTERM stops it cleanly; SIGHUP reloads the config. Example config: deploy/hub.toml.");
   hub->add_option("-c,--config", *config_path, "TOML config file")->required();
-  hub->callback([config_path, &exit_status] { exit_status = run_hub(*config_path); });
+  hub->callback([config_path, status = &exit_status] { *status = run_hub(*config_path); });
 
   CLI::App* check = app.add_subcommand(
       "check", "Validate a config file and exit: 0 when it is good, 1 with 'FILE:LINE: KEY: problem' otherwise.");
   check->add_option("-c,--config", *config_path, "TOML config file")->required();
-  check->callback([config_path, &exit_status] {
-    auto config = load_hub_config(*config_path);
-    if (!config) {
-      std::cerr << config.error().to_string() << "\n";
-      exit_status = 1;
+  check->callback([config_path, status = &exit_status] {
+    *status = 1;
+    auto role = config_role(*config_path);
+    if (!role) {
+      std::cerr << role.error().to_string() << "\n";
       return;
     }
-    std::cout << *config_path << ": ok (hub " << config->nhs.protocol.to_string() << " on "
-              << config->nhs.nbma.to_string() << ")\n";
-    exit_status = 0;
+    if (*role == ConfigRole::Hub) {
+      auto config = load_hub_config(*config_path);
+      if (!config) {
+        std::cerr << config.error().to_string() << "\n";
+        return;
+      }
+      std::cout << *config_path << ": ok (hub " << config->nhs.protocol.to_string() << " on "
+                << config->nhs.nbma.to_string() << ")\n";
+    } else {
+      auto config = load_spoke_config(*config_path);
+      if (!config) {
+        std::cerr << config.error().to_string() << "\n";
+        return;
+      }
+      std::cout << *config_path << ": ok (spoke " << config->agent.nhc.protocol.to_string() << " on "
+                << config->agent.nhc.nbma.to_string() << ", " << config->agent.nhc.servers.size() << " NHS)\n";
+    }
+    *status = 0;
   });
 }
 

@@ -4,18 +4,12 @@
 #include <sstream>
 #include <vector>
 
+#include "app/control_output.h"
 #include "app/json.h"
 #include "app/text_table.h"
 
 namespace advpnd::app {
 namespace {
-
-std::vector<std::string> words(std::string_view command) {
-  std::vector<std::string> out;
-  std::istringstream in{std::string(command)};
-  for (std::string word; in >> word;) out.push_back(word);
-  return out;
-}
 
 std::string nat_column(const db::Binding& b) {
   return b.post_nat_nbma.empty() || b.post_nat_nbma == b.key.nbma ? "-" : b.post_nat_nbma.to_string();
@@ -56,18 +50,9 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   const hub::RedirectStats& r = nhs.redirect().stats();
   if (json) {
     JsonWriter w;
-    w.begin_object().key("packets").begin_array();
-    for (std::uint8_t t = nhrp::kMinPacketType; t <= nhrp::kMaxPacketType; ++t) {
-      w.begin_object()
-          .field("type", nhrp::to_string(static_cast<nhrp::PacketType>(t)))
-          .field("received", s.received[t])
-          .field("sent", s.sent[t])
-          .end_object();
-    }
-    w.end_array().key("errors").begin_object();
-    for (const auto& [reason, count] : s.errors) w.field(reason, count);
-    w.end_object()
-        .field("registrations", nhs.cache().size())
+    w.begin_object();
+    write_packet_counts(w, s.received, s.sent, s.errors);
+    w.field("registrations", nhs.cache().size())
         .field("commits", s.commits)
         .field("commit_failures", s.commit_failures)
         .field("store_healthy", nhs.store_healthy())
@@ -79,49 +64,26 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
         .field("rate_limited", r.rate_limited)
         .field("unparseable", r.unparseable)
         .end_object();
-    if (transport != nullptr) {
-      const TransportStats t = transport->stats();
-      w.key("transport")
-          .begin_object()
-          .field("frames_received", t.frames_received)
-          .field("frames_sent", t.frames_sent)
-          .field("send_errors", t.send_errors)
-          .field("dropped_wrong_key", t.dropped_wrong_key)
-          .field("dropped_malformed", t.dropped_malformed)
-          .end_object();
-    }
+    if (transport != nullptr) write_transport_stats(w, transport->stats());
     w.end_object();
     return {true, w.take() + "\n"};
   }
-  TextTable packets({"PACKET TYPE", "RECEIVED", "SENT"});
-  for (std::uint8_t t = nhrp::kMinPacketType; t <= nhrp::kMaxPacketType; ++t) {
-    packets.add_row({std::string(nhrp::to_string(static_cast<nhrp::PacketType>(t))), std::to_string(s.received[t]),
-                     std::to_string(s.sent[t])});
-  }
-  std::string out = packets.render() + "\n";
-  TextTable errors({"ERROR", "COUNT"});
-  for (const auto& [reason, count] : s.errors) errors.add_row({reason, std::to_string(count)});
-  out += s.errors.empty() ? "no errors\n" : errors.render();
+  std::string out = packet_count_tables(s.received, s.sent, s.errors);
   out += "\nregistrations " + std::to_string(nhs.cache().size()) + ", commits " + std::to_string(s.commits) +
          " (" + std::to_string(s.commit_failures) + " failed), store " +
          (nhs.store_healthy() ? "healthy" : "FAILING") + "\n";
   out += "redirect: " + std::to_string(r.hairpins) + " hair-pins, " + std::to_string(r.indications_sent) +
          " indications sent, " + std::to_string(r.rate_limited) + " rate-limited\n";
-  if (transport != nullptr) {
-    const TransportStats t = transport->stats();
-    out += "transport: " + std::to_string(t.frames_received) + " frames received, " + std::to_string(t.frames_sent) +
-           " sent (" + std::to_string(t.send_errors) + " failed), dropped: " + std::to_string(t.dropped_malformed) +
-           " malformed GRE, " + std::to_string(t.dropped_wrong_key) + " wrong GRE key\n";
-  }
+  if (transport != nullptr) out += transport_stats_line(transport->stats());
   return {true, out};
 }
 
 }  // namespace
 
 ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command, const NbmaTransport* transport) {
-  std::vector<std::string> args = words(command);
-  bool json = false;
-  std::erase_if(args, [&](const std::string& a) { return a == "--json" ? (json = true) : false; });
+  const ParsedCommand parsed = parse_command(command);
+  const std::vector<std::string>& args = parsed.words;
+  const bool json = parsed.json;
   if (args.size() == 2 && args[0] == "show" && args[1] == "registrations") return show_registrations(nhs, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(nhs, json, transport);
   if (args.size() == 3 && args[0] == "clear" && args[1] == "registration") {

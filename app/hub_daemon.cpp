@@ -1,13 +1,12 @@
 #include "app/hub_daemon.h"
 
-#include <malloc.h>
-
 #include <csignal>
 #include <filesystem>
 
 #include "app/control_server.h"
 #include "app/hub_config.h"
 #include "app/hub_control.h"
+#include "app/process_tuning.h"
 #include "base/log.h"
 #include "db/sqlite_registration_store.h"
 #include "hub/next_hop_server.h"
@@ -17,21 +16,6 @@
 namespace advpnd::app {
 namespace {
 constexpr std::string_view kLog = "hub";
-
-// Each group commit makes SQLite allocate and free its page buffers; with
-// glibc's defaults the freed top of the heap is trimmed after every commit
-// and faulted in again by the next (perf showed three quarters of the hub's
-// time in the kernel's page-fault and munmap paths during a registration
-// storm). Keep freed memory for reuse instead: measured about 1.5x more
-// registrations acknowledged per second (bench/run-hub-load.sh).
-void tune_allocator() {
-  constexpr int kTrimThreshold = 128 << 20;
-  constexpr int kTopPad = 16 << 20;
-  constexpr int kMmapThreshold = 32 << 20;
-  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
-  mallopt(M_TOP_PAD, kTopPad);
-  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
-}
 
 void make_parent_directory(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();

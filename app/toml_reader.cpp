@@ -22,22 +22,62 @@ void TomlReader::record(const toml::node* node, std::string key, std::string mes
   error_ = ConfigError{file_, line, std::move(key), std::move(message)};
 }
 
+const toml::table* TomlReader::section(std::string_view table) const {
+  const auto bracket = table.find('[');
+  if (bracket == std::string_view::npos) {
+    const toml::node* node = root_.get(table);
+    return node != nullptr ? node->as_table() : nullptr;
+  }
+  const toml::node* array = root_.get(table.substr(0, bracket));
+  if (array == nullptr || !array->is_array()) return nullptr;
+  const std::size_t index = std::stoul(std::string(table.substr(bracket + 1)));
+  const toml::node* element = array->as_array()->get(index);
+  return element != nullptr ? element->as_table() : nullptr;
+}
+
 const toml::node* TomlReader::find(std::string_view table, std::string_view key) {
   read_.insert(dotted(table, key));
-  const toml::node* section = root_.get(table);
-  if (section == nullptr || !section->is_table()) return nullptr;
-  return section->as_table()->get(key);
+  const toml::table* contents = section(table);
+  return contents != nullptr ? contents->get(key) : nullptr;
+}
+
+std::size_t TomlReader::array_size(std::string_view name) {
+  const toml::node* array = root_.get(name);
+  if (array == nullptr) return 0;
+  if (!array->is_array_of_tables()) {
+    record(array, std::string(name), "must be [[" + std::string(name) + "]] sections");
+    return 0;
+  }
+  return array->as_array()->size();
+}
+
+std::optional<std::vector<std::string>> TomlReader::strings(std::string_view table, std::string_view key) {
+  const toml::node* node = find(table, key);
+  if (node == nullptr) return std::nullopt;
+  std::vector<std::string> out;
+  const toml::array* list = node->as_array();
+  if (list != nullptr) {
+    for (const toml::node& item : *list) {
+      if (!item.is_string()) break;
+      out.push_back(*item.value<std::string>());
+    }
+  }
+  if (list == nullptr || out.size() != list->size()) {
+    record(node, dotted(table, key), "must be a list of strings");
+    return std::nullopt;
+  }
+  return out;
 }
 
 void TomlReader::fail_at(std::string_view table, std::string_view key, const std::string& message) {
   const toml::node* node = find(table, key);
-  if (node == nullptr) node = root_.get(table);
+  if (node == nullptr) node = section(table);
   record(node, dotted(table, key), message);
 }
 
 void TomlReader::require(std::string_view table, std::string_view key) {
   if (find(table, key) == nullptr) {
-    record(root_.get(table), dotted(table, key), "required key is missing");
+    record(section(table), dotted(table, key), "required key is missing");
   }
 }
 
@@ -116,17 +156,28 @@ std::optional<std::string> TomlReader::choice(std::string_view table, std::strin
   return std::nullopt;
 }
 
+void TomlReader::check_keys(const std::string& table, const toml::table& contents) {
+  for (const auto& [key, value] : contents) {
+    if (read_.count(dotted(table, key.str())) == 0) record(&value, dotted(table, key.str()), "unknown key");
+  }
+}
+
 void TomlReader::finish(std::initializer_list<std::string_view> known_tables) {
   for (const auto& [name, node] : root_) {
     const std::string table(name.str());
     bool known = false;
     for (std::string_view k : known_tables) known = known || k == table;
-    if (!known || !node.is_table()) {
-      record(&node, table, known ? "must be a table" : "unknown section");
-      continue;
-    }
-    for (const auto& [key, value] : *node.as_table()) {
-      if (read_.count(dotted(table, key.str())) == 0) record(&value, dotted(table, key.str()), "unknown key");
+    if (!known) {
+      record(&node, table, "unknown section");
+    } else if (node.is_table()) {
+      check_keys(table, *node.as_table());
+    } else if (node.is_array_of_tables()) {
+      const toml::array& elements = *node.as_array();
+      for (std::size_t i = 0; i < elements.size(); ++i) {
+        check_keys(table + "[" + std::to_string(i) + "]", *elements.get(i)->as_table());
+      }
+    } else {
+      record(&node, table, "must be a table");
     }
   }
 }

@@ -1,6 +1,8 @@
-// Typed, checked reading of one TOML table for the config loaders: each
+// Typed, checked reading of TOML tables for the config loaders: each
 // getter validates type and range and records the first error with the
 // file, line and dotted key; finish() also refuses keys nobody read.
+// `table` is a table name ("hub"), or an element of an array of tables
+// ("nhs[1]", for [[nhs]] sections).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <toml++/toml.h>
 
@@ -34,12 +37,19 @@ class TomlReader {
   void fail_at(std::string_view table, std::string_view key, const std::string& message);
   void require(std::string_view table, std::string_view key);
 
+  // Elements in the array of tables `name` ([[name]] sections); 0 when absent.
+  [[nodiscard]] std::size_t array_size(std::string_view name);
+  // A list of strings (e.g. local prefixes); nullopt when absent or wrong.
+  std::optional<std::vector<std::string>> strings(std::string_view table, std::string_view key);
+
   // Unknown tables and keys are errors.
   void finish(std::initializer_list<std::string_view> known_tables);
   [[nodiscard]] const std::optional<ConfigError>& error() const { return error_; }
 
  private:
   const toml::node* find(std::string_view table, std::string_view key);
+  const toml::table* section(std::string_view table) const;
+  void check_keys(const std::string& table, const toml::table& contents);
   void record(const toml::node* node, std::string key, std::string message);
 
   std::string file_;

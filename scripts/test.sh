@@ -48,3 +48,13 @@ fi
 build/fuzz/fuzz/fuzz_nhrp_codec -max_total_time="$fuzz_seconds" -print_final_stats=1 \
   -artifact_prefix="$root/build/fuzz/" "$corpus" "${seeds[@]}" 2>&1 | tail -n 25
 echo "fuzz: clean for ${fuzz_seconds}s"
+
+# The VICI codec: decode -> encode must give back the input, never crash
+# (VICI_FUZZ_SECONDS=5 for a shorter run).
+vici_fuzz_seconds=${VICI_FUZZ_SECONDS:-20}
+step "fuzz: vici codec for ${vici_fuzz_seconds}s (ASan+UBSan)"
+vici_corpus="$root/build/fuzz/corpus/vici"
+mkdir -p "$vici_corpus"
+build/fuzz/fuzz/fuzz_vici_message -max_total_time="$vici_fuzz_seconds" -print_final_stats=1 \
+  -artifact_prefix="$root/build/fuzz/vici-" "$vici_corpus" "$root/fuzz/corpus/vici" 2>&1 | tail -n 25
+echo "fuzz: vici clean for ${vici_fuzz_seconds}s"

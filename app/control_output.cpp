@@ -1,0 +1,67 @@
+#include "app/control_output.h"
+
+#include <sstream>
+
+#include "app/text_table.h"
+
+namespace advpnd::app {
+
+ParsedCommand parse_command(std::string_view command) {
+  ParsedCommand parsed;
+  std::istringstream in{std::string(command)};
+  for (std::string word; in >> word;) {
+    if (word == "--json") {
+      parsed.json = true;
+    } else {
+      parsed.words.push_back(word);
+    }
+  }
+  return parsed;
+}
+
+void write_packet_counts(JsonWriter& w, const PacketCounts& received, const PacketCounts& sent,
+                         const std::map<std::string, std::uint64_t>& errors) {
+  w.key("packets").begin_array();
+  for (std::uint8_t t = nhrp::kMinPacketType; t <= nhrp::kMaxPacketType; ++t) {
+    w.begin_object()
+        .field("type", nhrp::to_string(static_cast<nhrp::PacketType>(t)))
+        .field("received", received[t])
+        .field("sent", sent[t])
+        .end_object();
+  }
+  w.end_array().key("errors").begin_object();
+  for (const auto& [reason, count] : errors) w.field(reason, count);
+  w.end_object();
+}
+
+std::string packet_count_tables(const PacketCounts& received, const PacketCounts& sent,
+                                const std::map<std::string, std::uint64_t>& errors) {
+  TextTable packets({"PACKET TYPE", "RECEIVED", "SENT"});
+  for (std::uint8_t t = nhrp::kMinPacketType; t <= nhrp::kMaxPacketType; ++t) {
+    packets.add_row({std::string(nhrp::to_string(static_cast<nhrp::PacketType>(t))), std::to_string(received[t]),
+                     std::to_string(sent[t])});
+  }
+  std::string out = packets.render() + "\n";
+  TextTable table({"ERROR", "COUNT"});
+  for (const auto& [reason, count] : errors) table.add_row({reason, std::to_string(count)});
+  return out + (errors.empty() ? "no errors\n" : table.render());
+}
+
+void write_transport_stats(JsonWriter& w, const TransportStats& t) {
+  w.key("transport")
+      .begin_object()
+      .field("frames_received", t.frames_received)
+      .field("frames_sent", t.frames_sent)
+      .field("send_errors", t.send_errors)
+      .field("dropped_wrong_key", t.dropped_wrong_key)
+      .field("dropped_malformed", t.dropped_malformed)
+      .end_object();
+}
+
+std::string transport_stats_line(const TransportStats& t) {
+  return "transport: " + std::to_string(t.frames_received) + " frames received, " + std::to_string(t.frames_sent) +
+         " sent (" + std::to_string(t.send_errors) + " failed), dropped: " + std::to_string(t.dropped_malformed) +
+         " malformed GRE, " + std::to_string(t.dropped_wrong_key) + " wrong GRE key\n";
+}
+
+}  // namespace advpnd::app

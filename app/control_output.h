@@ -1,0 +1,36 @@
+// Pieces every daemon's advpnctl answers share: parsing a command line, and
+// NHRP packet counters and errors-by-reason as JSON or as tables.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/json.h"
+#include "base/nbma_transport.h"
+#include "nhrp/types.h"
+
+namespace advpnd::app {
+
+using PacketCounts = std::array<std::uint64_t, nhrp::kMaxPacketType + 1>;
+
+struct ParsedCommand {
+  std::vector<std::string> words;  // "show", "stats"
+  bool json = false;               // --json was among them
+};
+[[nodiscard]] ParsedCommand parse_command(std::string_view command);
+
+// "packets": [{type, received, sent}...], "errors": {reason: count}
+void write_packet_counts(JsonWriter& w, const PacketCounts& received, const PacketCounts& sent,
+                         const std::map<std::string, std::uint64_t>& errors);
+// The same as two tables ("no errors" when there are none).
+[[nodiscard]] std::string packet_count_tables(const PacketCounts& received, const PacketCounts& sent,
+                                              const std::map<std::string, std::uint64_t>& errors);
+
+void write_transport_stats(JsonWriter& w, const TransportStats& t);
+[[nodiscard]] std::string transport_stats_line(const TransportStats& t);
+
+}  // namespace advpnd::app

@@ -1,0 +1,38 @@
+// The spoke's TOML configuration (deploy/spoke.toml is the annotated
+// example). Errors name the file, the line and the key; unknown keys are
+// errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "agent/spoke_agent.h"
+#include "app/hub_config.h"
+#include "base/log.h"
+#include "base/result.h"
+#include "vici/strongswan_provider.h"
+
+namespace advpnd::app {
+
+enum class ProviderKind : std::uint8_t { Strongswan, None };
+
+struct SpokeDaemonConfig {
+  agent::SpokeAgentConfig agent;  // NHRP client + shortcuts
+  std::optional<std::uint32_t> gre_key;
+  std::string tun_name = "advpnd0";
+  std::uint8_t overlay_prefix_length = 24;  // the tunnel subnet, e.g. 10.0.0.0/24
+  std::uint16_t tunnel_mtu = 1400;
+  std::string control_socket = "/run/advpnd/spoke.sock";
+  log::Level log_level = log::Level::Info;
+  ProviderKind provider = ProviderKind::Strongswan;
+  vici::StrongswanConfig strongswan;
+};
+
+[[nodiscard]] Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path);
+
+// Which role a config file is for: it has a [hub] or a [spoke] section.
+enum class ConfigRole : std::uint8_t { Hub, Spoke };
+[[nodiscard]] Result<ConfigRole, ConfigError> config_role(const std::string& path);
+
+}  // namespace advpnd::app

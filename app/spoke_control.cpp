@@ -1,0 +1,132 @@
+#include "app/spoke_control.h"
+
+#include <chrono>
+#include <sstream>
+#include <vector>
+
+#include "app/control_output.h"
+#include "app/json.h"
+#include "app/text_table.h"
+
+namespace advpnd::app {
+namespace {
+
+std::int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+std::string human(std::optional<Duration> d) { return d ? std::to_string(seconds(*d)) + "s" : "-"; }
+
+ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
+  const auto servers = agent.nhc().servers().status();
+  if (json) {
+    JsonWriter w;
+    w.begin_object().key("nhs").begin_array();
+    for (const spoke::NhsStatus& s : servers) {
+      w.begin_object()
+          .field("nbma", s.nhs_nbma.to_string())
+          .field("protocol", s.nhs_protocol.to_string())
+          .field("protocol_learned", s.protocol_learned)
+          .field("priority", s.priority)
+          .field("state", spoke::to_string(s.state))
+          .field("request_id", s.request_id)
+          .field("attempts", s.attempts)
+          .field("failures", s.failures)
+          .field("holding_time", s.granted_holding_time)
+          .field("own_nat_address", s.own_nat_address.to_string())
+          .field("last_error", s.last_error);
+      w.key("last_reply_unix");
+      s.last_reply_unix ? w.value(*s.last_reply_unix) : w.null();
+      w.key("next_event_s");
+      s.next_event_in ? w.value(seconds(*s.next_event_in)) : w.null();
+      w.key("expires_s");
+      s.expires_in ? w.value(seconds(*s.expires_in)) : w.null();
+      w.end_object();
+    }
+    w.end_array().field("up", agent.nhc().servers().up_count()).end_object();
+    return {true, w.take() + "\n"};
+  }
+  TextTable table({"NHS NBMA", "PROTOCOL", "PRIO", "STATE", "LAST REPLY", "NEXT", "EXPIRES", "FAILURES", "NAT"});
+  for (const spoke::NhsStatus& s : servers) {
+    table.add_row({s.nhs_nbma.to_string(),
+                   s.nhs_protocol.empty() ? "?" : s.nhs_protocol.to_string() + (s.protocol_learned ? " (learned)" : ""),
+                   std::to_string(s.priority), std::string(spoke::to_string(s.state)),
+                   s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", human(s.next_event_in),
+                   human(s.expires_in), std::to_string(s.failures),
+                   s.own_nat_address.empty() ? "-" : s.own_nat_address.to_string()});
+  }
+  std::string out = table.render();
+  for (const spoke::NhsStatus& s : servers) {
+    if (!s.last_error.empty()) out += s.nhs_nbma.to_string() + ": " + s.last_error + "\n";
+  }
+  return {true, out};
+}
+
+ControlReply show_shortcuts(const agent::SpokeAgent& agent, bool json) {
+  const auto list = agent.shortcuts().list();
+  if (json) {
+    JsonWriter w;
+    w.begin_object().key("shortcuts").begin_array();
+    for (const shortcut::ShortcutInfo& s : list) {
+      w.begin_object()
+          .field("prefix", s.prefix.to_string())
+          .field("state", shortcut::to_string(s.state))
+          .field("peer_nbma", s.peer_nbma.to_string())
+          .field("peer_protocol", s.peer_protocol.to_string())
+          .field("age_s", seconds(s.age))
+          .field("idle_s", seconds(s.idle))
+          .field("holding_time", s.holding_time)
+          .field("bytes_in", s.bytes_in)
+          .field("bytes_out", s.bytes_out)
+          .end_object();
+    }
+    w.end_array().field("count", list.size()).end_object();
+    return {true, w.take() + "\n"};
+  }
+  TextTable table({"PREFIX", "STATE", "PEER NBMA", "PEER", "AGE", "IDLE", "BYTES IN", "BYTES OUT"});
+  for (const shortcut::ShortcutInfo& s : list) {
+    table.add_row({s.prefix.to_string(), std::string(shortcut::to_string(s.state)),
+                   s.peer_nbma.empty() ? "-" : s.peer_nbma.to_string(),
+                   s.peer_protocol.empty() ? "-" : s.peer_protocol.to_string(), human(s.age), human(s.idle),
+                   std::to_string(s.bytes_in), std::to_string(s.bytes_out)});
+  }
+  return {true, table.render() + std::to_string(list.size()) + " shortcut(s)\n"};
+}
+
+ControlReply show_stats(const agent::SpokeAgent& agent, bool json) {
+  const spoke::NhcStats& s = agent.nhc().stats();
+  const shortcut::ShortcutStats& sc = agent.shortcuts().stats();
+  if (json) {
+    JsonWriter w;
+    w.begin_object();
+    write_packet_counts(w, s.received, s.sent, s.errors);
+    w.key("shortcuts")
+        .begin_object()
+        .field("indications", sc.indications)
+        .field("indications_ignored", sc.indications_ignored)
+        .field("established", sc.established)
+        .field("failed", sc.failed)
+        .field("closed_idle", sc.closed_idle)
+        .field("refreshed", sc.refreshed)
+        .end_object()
+        .end_object();
+    return {true, w.take() + "\n"};
+  }
+  std::string out = packet_count_tables(s.received, s.sent, s.errors);
+  out += "\nshortcuts: " + std::to_string(sc.established) + " established, " + std::to_string(sc.failed) +
+         " failed, " + std::to_string(sc.closed_idle) + " closed idle, " + std::to_string(sc.refreshed) +
+         " refreshed; indications " + std::to_string(sc.indications) + " (" + std::to_string(sc.indications_ignored) +
+         " ignored)\n";
+  return {true, out};
+}
+
+}  // namespace
+
+ControlReply spoke_control(agent::SpokeAgent& agent, std::string_view command) {
+  const ParsedCommand parsed = parse_command(command);
+  const std::vector<std::string>& args = parsed.words;
+  const bool json = parsed.json;
+  if (args.size() == 2 && args[0] == "show" && args[1] == "nhs") return show_nhs(agent, json);
+  if (args.size() == 2 && args[0] == "show" && args[1] == "shortcuts") return show_shortcuts(agent, json);
+  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(agent, json);
+  return {false, "unknown command \"" + std::string(command) + "\"; a spoke knows: show nhs, show shortcuts, show stats\n"};
+}
+
+}  // namespace advpnd::app

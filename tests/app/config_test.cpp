@@ -1,0 +1,142 @@
+// Config loading: the shipped examples load with the values they document,
+// and every kind of mistake names the file, the line and the key.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "app/hub_config.h"
+#include "app/spoke_config.h"
+#include "tests/support/temp_file.h"
+
+namespace advpnd::app {
+namespace {
+
+std::string write_config(const test::TempFile& file, const std::string& text) {
+  std::ofstream(file.path()) << text;
+  return file.path();
+}
+
+const char* kMinimalSpoke = R"([spoke]
+nbma_address = "198.51.100.2"
+protocol_address = "10.0.0.2"
+
+[[nhs]]
+nbma_address = "203.0.113.1"
+
+[ipsec]
+provider = "none"
+)";
+
+TEST_CASE("config: deploy/spoke.toml loads with the documented values") {
+  auto config = load_spoke_config(std::string(ADVPND_SOURCE_DIR) + "/deploy/spoke.toml");
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().to_string()));
+  CHECK(config->agent.nhc.nbma == *IpAddress::parse("198.51.100.2"));
+  CHECK(config->agent.nhc.protocol == *IpAddress::parse("10.0.0.2"));
+  REQUIRE(config->agent.nhc.servers.size() == 1);
+  CHECK(config->agent.nhc.servers[0].nbma == *IpAddress::parse("203.0.113.1"));
+  CHECK(config->agent.nhc.holding_time == 7200);
+  CHECK(config->agent.shortcuts.idle_timeout == std::chrono::seconds(120));
+  CHECK(config->provider == ProviderKind::Strongswan);
+  CHECK(config->strongswan.policy.auth.psk == "change-me");
+  CHECK(config->strongswan.local_nbma == *IpAddress::parse("198.51.100.2"));
+  CHECK(config->tun_name == "advpnd0");
+  CHECK(config_role(std::string(ADVPND_SOURCE_DIR) + "/deploy/spoke.toml").value() == ConfigRole::Spoke);
+  CHECK(config_role(std::string(ADVPND_SOURCE_DIR) + "/deploy/hub.toml").value() == ConfigRole::Hub);
+}
+
+TEST_CASE("config: deploy/hub.toml loads with the documented values") {
+  auto config = load_hub_config(std::string(ADVPND_SOURCE_DIR) + "/deploy/hub.toml");
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().to_string()));
+  CHECK(config->nhs.nbma == *IpAddress::parse("203.0.113.1"));
+  CHECK(config->nhs.max_holding_time == 7200);
+  CHECK_FALSE(config->nhs.unique_overwrite);
+  CHECK(config->nhs.redirect.rate.per_second == doctest::Approx(4.0 / 60.0));
+}
+
+TEST_CASE("config: several NHSs, local prefixes, authentication and shortcuts") {
+  test::TempFile file(".toml");
+  const std::string path = write_config(file, std::string(kMinimalSpoke) + R"(
+[[nhs]]
+nbma_address = "203.0.113.2"
+protocol_address = "10.0.0.254"
+priority = 1
+
+[authentication]
+password = "secret"
+
+[shortcuts]
+idle_timeout = 30
+)" + "\n");
+  // local_prefixes belong to [spoke]: append them there.
+  auto config = load_spoke_config(path);
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().to_string()));
+  REQUIRE(config->agent.nhc.servers.size() == 2);
+  CHECK(config->agent.nhc.servers[1].protocol == *IpAddress::parse("10.0.0.254"));
+  CHECK(config->agent.nhc.servers[1].priority == 1);
+  CHECK(config->agent.nhc.servers[0].protocol.empty());  // learned from the reply
+  CHECK(config->agent.nhc.auth_password == std::optional<std::string>("secret"));
+  CHECK(config->agent.shortcuts.idle_timeout == std::chrono::seconds(30));
+  CHECK(config->provider == ProviderKind::None);
+}
+
+struct BadCase {
+  const char* name;
+  std::string text;
+  std::size_t line;
+  const char* key;
+};
+
+TEST_CASE("config: mistakes name the file, the line and the key") {
+  const std::vector<BadCase> cases{
+      {"unknown key", std::string(kMinimalSpoke) + "idle = 3\n", 10, "ipsec.idle"},
+      {"bad address", R"([spoke]
+nbma_address = "198.51.100.300"
+protocol_address = "10.0.0.2"
+[[nhs]]
+nbma_address = "203.0.113.1"
+)", 2, "spoke.nbma_address"},
+      {"nhs without address", R"([spoke]
+nbma_address = "198.51.100.2"
+protocol_address = "10.0.0.2"
+[[nhs]]
+priority = 1
+)", 4, "nhs[0].nbma_address"},
+      {"priority out of range", std::string(kMinimalSpoke) + "[[nhs]]\nnbma_address = \"203.0.113.9\"\npriority = 300\n",
+       12, "nhs[1].priority"},
+      {"bad prefix", R"([spoke]
+nbma_address = "198.51.100.2"
+protocol_address = "10.0.0.2"
+local_prefixes = ["192.168.2.0/40"]
+[[nhs]]
+nbma_address = "203.0.113.1"
+)", 4, "spoke.local_prefixes"},
+      {"password too long", std::string(kMinimalSpoke) + "[authentication]\npassword = \"ninechars\"\n", 11,
+       "authentication.password"},
+      {"unknown section", std::string(kMinimalSpoke) + "[dataplane]\nx = 1\n", 10, "dataplane"},
+  };
+  for (const BadCase& bad : cases) {
+    CAPTURE(bad.name);
+    test::TempFile file(".toml");
+    const std::string path = write_config(file, bad.text);
+    auto config = load_spoke_config(path);
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.error().file == path);
+    CHECK(config.error().line == bad.line);
+    CHECK(config.error().key == bad.key);
+    CHECK(config.error().to_string().find(path + ":" + std::to_string(bad.line) + ": " + bad.key) == 0);
+  }
+}
+
+TEST_CASE("config: a TOML syntax error names the line; a file with no role is refused") {
+  test::TempFile broken(".toml");
+  auto config = load_spoke_config(write_config(broken, "[spoke]\nnbma_address = \"198.51.100.2\n"));
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.error().line == 2);
+  test::TempFile neither(".toml");
+  CHECK_FALSE(config_role(write_config(neither, "[something]\n")).ok());
+  test::TempFile both(".toml");
+  CHECK_FALSE(config_role(write_config(both, "[hub]\n[spoke]\n")).ok());
+}
+
+}  // namespace
+}  // namespace advpnd::app
