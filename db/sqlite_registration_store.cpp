@@ -149,6 +149,9 @@ Status<StoreError> configure(Connection& connection, const SqliteStoreOptions& o
   if (auto ok = connection.exec(synchronous_pragma(options.synchronous)); !ok) return ok;
   // No foreign keys in schema version 1; on, so that a later migration's are enforced.
   if (auto ok = connection.exec("PRAGMA foreign_keys = ON"); !ok) return ok;
+  if (options.background_checkpoint_interval.count() > 0) {
+    if (auto ok = connection.exec("PRAGMA wal_autocheckpoint = 0"); !ok) return ok;
+  }
   return connection.exec("PRAGMA journal_size_limit = " + std::to_string(options.wal_size_limit_bytes));
 }
 
@@ -197,8 +200,12 @@ Result<std::unique_ptr<SqliteRegistrationStore>, StoreError> SqliteRegistrationS
   if (auto ok = migrate(*connection); !ok) return opening(ok.error());
   auto statements = prepare_all(*connection);
   if (!statements) return opening(statements.error());
-  return std::unique_ptr<SqliteRegistrationStore>(
+  std::unique_ptr<SqliteRegistrationStore> store(
       new SqliteRegistrationStore(std::move(connection).value(), std::move(statements).value()));
+  if (options.background_checkpoint_interval.count() > 0) {
+    store->checkpointer_ = std::make_unique<Checkpointer>(path, options.background_checkpoint_interval);
+  }
+  return store;
 }
 
 // ---- staging and commit ---------------------------------------------------

@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "db/registration_store.h"
+#include "db/checkpointer.h"
 #include "db/sqlite.h"
 
 namespace advpnd::db {
@@ -34,6 +35,9 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{100};
   // After a checkpoint the WAL file is truncated back to at most this size.
   std::int64_t wal_size_limit_bytes = std::int64_t{64} * 1024 * 1024;
+  // Checkpoints run on a thread of their own (db/checkpointer.h), never in
+  // a commit on the event loop; 0 keeps SQLite's automatic checkpoints.
+  std::chrono::milliseconds background_checkpoint_interval{250};
 };
 
 class SqliteRegistrationStore final : public RegistrationStore {
@@ -95,6 +99,7 @@ class SqliteRegistrationStore final : public RegistrationStore {
   // Declared first, destroyed last: statements are finalized before the close.
   Connection connection_;
   Statements statements_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // destroyed first: stops its thread
   std::vector<StagedOp> staged_;
 };
 
