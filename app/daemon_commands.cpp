@@ -6,6 +6,7 @@
 #include "app/hub_config.h"
 #include "app/hub_daemon.h"
 #include "app/spoke_config.h"
+#include "app/spoke_daemon.h"
 
 namespace advpnd::app {
 
@@ -19,6 +20,15 @@ void add_daemon_commands(CLI::App& app, int& exit_status) {
       "(raw GRE socket). SIGTERM stops it cleanly; SIGHUP reloads the config. Example config: deploy/hub.toml.");
   hub->add_option("-c,--config", *config_path, "TOML config file")->required();
   hub->callback([config_path, status = &exit_status] { *status = run_hub(*config_path); });
+
+  CLI::App* spoke = app.add_subcommand(
+      "spoke",
+      "Run as a spoke (NHRP Next Hop Client): registers with its hubs, and on a redirect resolves the other "
+      "spoke and brings up a direct IPsec tunnel through strongSwan, moving the traffic onto it once it is up "
+      "and back to the hub after the idle timeout. Needs root (TUN device, raw GRE socket). SIGTERM: shortcuts "
+      "back to the hub, registrations purged. Example config: deploy/spoke.toml.");
+  spoke->add_option("-c,--config", *config_path, "TOML config file")->required();
+  spoke->callback([config_path, status = &exit_status] { *status = run_spoke(*config_path); });
 
   CLI::App* check = app.add_subcommand(
       "check", "Validate a config file and exit: 0 when it is good, 1 with 'FILE:LINE: KEY: problem' otherwise.");

@@ -24,6 +24,13 @@ Result<HubDaemonConfig, ConfigError> load_hub_config(const std::string& path) {
   if (nhs.nbma.family() == AddressFamily::Ipv6) in.fail_at("hub", "nbma_address", "only IPv4 NBMA is supported yet");
   if (auto v = in.integer("hub", "gre_key", 0, 0xFFFFFFFF)) config.gre_key = static_cast<std::uint32_t>(*v);
   if (auto v = in.integer("hub", "mtu", 0, 65535)) nhs.mtu = static_cast<std::uint16_t>(*v);
+  if (auto v = in.string("hub", "tun_name")) {
+    if (v->empty() || v->size() > 15) in.fail_at("hub", "tun_name", "must be 1..15 characters (IFNAMSIZ)");
+    config.tun_name = *v;
+  }
+  if (auto v = in.integer("hub", "overlay_prefix_length", 1, 32)) {
+    config.overlay_prefix_length = static_cast<std::uint8_t>(*v);
+  }
   if (auto v = in.string("hub", "database")) config.database = *v;
   if (auto v = in.string("hub", "control_socket")) config.control_socket = *v;
   if (auto v = in.choice("hub", "log_level", {"debug", "info", "warning", "error"})) {

@@ -8,6 +8,8 @@
 #include "app/hub_control.h"
 #include "app/process_tuning.h"
 #include "base/log.h"
+#include "dataplane/hub_dataplane.h"
+#include "dataplane/tun_device.h"
 #include "db/sqlite_registration_store.h"
 #include "hub/next_hop_server.h"
 #include "platform/event_loop.h"
@@ -57,6 +59,21 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, started.error());
     return 1;
   }
+  // The overlay: the hub's own device, and spoke-to-spoke forwarding that
+  // tells the redirect policy of every hair-pin.
+  dataplane::TunConfig tun;
+  tun.name = config->tun_name;
+  tun.address = config->nhs.protocol;
+  tun.prefix_length = config->overlay_prefix_length;
+  tun.mtu = config->tunnel_mtu;
+  auto device = dataplane::TunDevice::open(**loop, tun);
+  if (!device) {
+    log::error(kLog, device.error());
+    return 1;
+  }
+  dataplane::HubDataplaneConfig dp;
+  dp.local_prefixes.push_back(shortcut::Prefix::host(config->nhs.protocol));
+  dataplane::HubDataplane dataplane(dp, **device, **transport, nhs, **loop);
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");
     nhs.on_batch_end();  // commit and answer what is open before leaving

@@ -11,7 +11,7 @@ packages=(
   libevent-dev libssl-dev libsqlite3-dev sqlite3 libcli11-dev doctest-dev libpcap-dev
   libtomlplusplus-dev libbenchmark-dev
   # test tools: Wireshark's dissector as a second opinion, namespaces, captures
-  tshark tcpdump iproute2 nftables procps psmisc python3
+  tshark tcpdump iproute2 iputils-ping nftables procps psmisc python3 iperf3
   # IPsec: stock strongSwan with kernel-libipsec (see docs and deploy/lab)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   # real-kernel guests for the interop lab

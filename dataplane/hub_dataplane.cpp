@@ -1,0 +1,142 @@
+#include "dataplane/hub_dataplane.h"
+
+#include <bit>
+#include <string>
+
+#include "base/log.h"
+#include "dataplane/ipv4_packet.h"
+#include "nhrp/types.h"
+
+namespace advpnd::dataplane {
+namespace {
+
+constexpr const char* kLog = "hub-dataplane";
+
+}  // namespace
+
+HubDataplane::HubDataplane(HubDataplaneConfig config, PacketDevice& device, NbmaTransport& transport,
+                           hub::NextHopServer& nhs, const Clock& clock)
+    : config_(std::move(config)),
+      device_(device),
+      sender_(transport),
+      nhs_(nhs),
+      clock_(clock),
+      peers_(config_.max_peers, config_.forget_idle_peer) {
+  nhs_.set_data_frame_handler([this](const NbmaFrame& frame) { on_frame(frame); });
+  device_.set_handler([this](PacketBurst packets) { on_device_burst(packets); });
+}
+
+HubDataplane::~HubDataplane() {
+  nhs_.set_data_frame_handler({});
+  device_.set_handler({});
+}
+
+std::optional<shortcut::PeerCounters> HubDataplane::counters(const IpAddress& peer_nbma) const {
+  const PeerStats* stats = peers_.find(peer_nbma);
+  if (stats == nullptr) return std::nullopt;
+  return stats->counters;
+}
+
+HubDataplane::Owner HubDataplane::owner_of(const IpAddress& destination) const {
+  int local_length = -1;
+  for (const shortcut::Prefix& prefix : config_.local_prefixes) {
+    if (prefix.length > local_length && prefix.contains(destination)) local_length = prefix.length;
+  }
+  // RFC 2332 5.2.1: the binding whose prefix covers the destination.
+  const db::Binding* binding = nhs_.cache().longest_match(destination, clock_.unix_seconds());
+  if (binding != nullptr && binding->key.prefix_len > local_length) {
+    return {false, binding->post_nat_nbma.empty() ? binding->key.nbma : binding->post_nat_nbma};
+  }
+  return {local_length >= 0, {}};
+}
+
+// --- spoke -> hub -------------------------------------------------------------
+
+void HubDataplane::on_frame(const NbmaFrame& frame) {
+  if (frame.gre_protocol != nhrp::kGreProtocolIpv4) {
+    drop(DropReason::NotIpv4, frame.outer_source);
+    return;
+  }
+  auto parsed = parse_inner_ipv4(frame.payload);
+  if (!parsed) {
+    drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, frame.outer_source);
+    return;
+  }
+  const std::span<const std::byte> datagram = frame.payload.first(parsed->total_length);
+  const MonotonicTime now = clock_.now();
+  peers_.count_in(frame.outer_source, datagram.size(), now);
+
+  const Owner owner = owner_of(parsed->destination);
+  if (owner.local) {
+    if (auto written = device_.write(datagram); !written) {
+      drop(DropReason::DeviceWriteFailed, frame.outer_source);
+      return;
+    }
+    ++stats_.to_device;
+    return;
+  }
+  if (owner.nbma.empty()) {
+    drop(DropReason::NoRoute, parsed->destination);
+    return;
+  }
+  if (owner.nbma == frame.outer_source) {
+    drop(DropReason::Loop, frame.outer_source);  // back where it came from: a routing loop
+    return;
+  }
+  forward_buffer_.assign(datagram.begin(), datagram.end());
+  if (!decrement_ttl(forward_buffer_)) {
+    drop(DropReason::TtlExpired, frame.outer_source);
+    return;
+  }
+  // Inside the transport's receive callback: RawGreTransport queues this and
+  // sends the batch with one sendmmsg after the read.
+  if (!sender_.transport().send(owner.nbma, nhrp::kGreProtocolIpv4, forward_buffer_, parsed->tos)) {
+    drop(DropReason::SendFailed, owner.nbma);
+    return;
+  }
+  peers_.count_out(owner.nbma, forward_buffer_.size(), now);
+  ++stats_.hairpinned;
+  // Phase 3: came from a spoke, leaves to a spoke.
+  nhs_.redirect().on_hairpin(frame.outer_source, datagram);
+}
+
+// --- hub's host -> spoke --------------------------------------------------------
+
+void HubDataplane::on_device_burst(PacketBurst packets) {
+  ++stats_.bursts;
+  const MonotonicTime now = clock_.now();
+  outgoing_.clear();
+  for (const std::span<const std::byte> packet : packets) {
+    auto parsed = parse_inner_ipv4(packet);
+    if (!parsed) {
+      drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, {});
+      continue;
+    }
+    const Owner owner = owner_of(parsed->destination);
+    if (owner.nbma.empty()) {
+      drop(DropReason::NoRoute, parsed->destination);
+      continue;
+    }
+    const std::span<const std::byte> datagram = packet.first(parsed->total_length);
+    outgoing_.push_back(platform::OutgoingFrame{owner.nbma, nhrp::kGreProtocolIpv4, datagram, parsed->tos});
+    peers_.count_out(owner.nbma, datagram.size(), now);
+  }
+  if (outgoing_.empty()) return;
+  const std::size_t sent = sender_.send(outgoing_);
+  stats_.from_device += sent;
+  if (sent < outgoing_.size()) {
+    stats_.drops.add(DropReason::SendFailed, outgoing_.size() - sent - 1);
+    drop(DropReason::SendFailed, outgoing_.front().destination);
+  }
+}
+
+void HubDataplane::drop(DropReason reason, const IpAddress& about) {
+  stats_.drops.add(reason);
+  const std::uint64_t count = stats_.drops[reason];
+  if (!std::has_single_bit(count)) return;
+  log::warning(kLog, "on " + device_.name() + ": dropped (" + std::string(to_string(reason)) + ")" +
+                         (about.empty() ? std::string() : " about " + about.to_string()) + ", " +
+                         std::to_string(count) + " so far");
+}
+
+}  // namespace advpnd::dataplane

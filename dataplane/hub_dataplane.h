@@ -1,0 +1,94 @@
+// HubDataplane: the user-space dataplane of a hub (ARCHITECTURE.md "One
+// packet's journey": the hair-pin that phase 3 exists to remove).
+//
+//   spoke A ──GRE──▶ NextHopServer data handler ──▶ on_frame
+//        destination in a local prefix (the hub's own address, its LANs)
+//             ──▶ hub's device (TUN): not a hair-pin
+//        else the spoke owning it (BindingCache::longest_match)
+//             ──▶ its NBMA (post-NAT if known), TTL - 1, outer TOS = inner TOS,
+//                 and RedirectPolicy::on_hairpin(A, packet): A is told
+//                 (rate limited) to resolve the destination itself
+//        else dropped (no route)
+//   host ──▶ device ──burst──▶ the owning spoke ──▶ one batch per burst
+//
+// The most specific match wins between local prefixes and registrations;
+// on a tie the local prefix wins (a spoke cannot register the hub's own
+// address away from it).
+//
+// Spoke-to-spoke forwarding bypasses the kernel, so the hub does what a
+// router does (RFC 1812 5.3.1): decrement the TTL and drop at 0. Packets to
+// and from the device are the kernel's to route (it decrements there).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/nbma_transport.h"
+#include "dataplane/dataplane_stats.h"
+#include "dataplane/frame_sender.h"
+#include "dataplane/packet_device.h"
+#include "dataplane/peer_table.h"
+#include "hub/next_hop_server.h"
+#include "shortcut/prefix.h"
+
+namespace advpnd::dataplane {
+
+struct HubDataplaneConfig {
+  // Delivered to the hub's own device: at least the hub's overlay address
+  // as a host prefix; add LANs behind the hub, or 0.0.0.0/0 to hand the
+  // kernel whatever no spoke owns.
+  std::vector<shortcut::Prefix> local_prefixes;
+  std::size_t max_peers = 65536;
+  Duration forget_idle_peer = std::chrono::hours(1);
+};
+
+struct HubDataplaneStats {
+  std::uint64_t hairpinned = 0;   // spoke -> spoke through the hub
+  std::uint64_t to_device = 0;    // spoke -> hub's host
+  std::uint64_t from_device = 0;  // hub's host -> spoke
+  std::uint64_t bursts = 0;
+  DropCounters drops;
+};
+
+class HubDataplane {
+ public:
+  // Takes the NHS's data frame handler and the device's handler (both given
+  // back on destruction). Everything passed in must outlive the dataplane.
+  HubDataplane(HubDataplaneConfig config, PacketDevice& device, NbmaTransport& transport, hub::NextHopServer& nhs,
+               const Clock& clock);
+  ~HubDataplane();
+  HubDataplane(const HubDataplane&) = delete;
+  HubDataplane& operator=(const HubDataplane&) = delete;
+
+  // An overlay frame from a spoke (the NHS's data handler).
+  void on_frame(const NbmaFrame& frame);
+  // A burst from the hub's own device.
+  void on_device_burst(PacketBurst packets);
+
+  [[nodiscard]] std::optional<shortcut::PeerCounters> counters(const IpAddress& peer_nbma) const;
+  [[nodiscard]] const PeerStats* peer_stats(const IpAddress& peer_nbma) const { return peers_.find(peer_nbma); }
+  [[nodiscard]] const HubDataplaneStats& stats() const { return stats_; }
+
+ private:
+  struct Owner {
+    bool local = false;  // the hub's device
+    IpAddress nbma;      // else the spoke's NBMA; empty: nobody
+  };
+  [[nodiscard]] Owner owner_of(const IpAddress& destination) const;
+  void drop(DropReason reason, const IpAddress& about);
+
+  HubDataplaneConfig config_;
+  PacketDevice& device_;
+  FrameSender sender_;
+  hub::NextHopServer& nhs_;
+  const Clock& clock_;
+  PeerTable peers_;
+  HubDataplaneStats stats_;
+  std::vector<platform::OutgoingFrame> outgoing_;
+  std::vector<std::byte> forward_buffer_;  // a writable copy for the TTL decrement
+};
+
+}  // namespace advpnd::dataplane

@@ -1,0 +1,153 @@
+#include "dataplane/spoke_dataplane.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "base/log.h"
+#include "nhrp/types.h"
+
+namespace advpnd::dataplane {
+namespace {
+
+constexpr const char* kLog = "dataplane";
+
+}  // namespace
+
+SpokeDataplane::SpokeDataplane(const SpokeDataplaneConfig& config, PacketDevice& device, NbmaTransport& transport,
+                               const Clock& clock)
+    : config_(config),
+      device_(device),
+      sender_(transport),
+      clock_(clock),
+      peers_(config_.max_peers, config_.forget_idle_peer),
+      icmp_rate_(config_.icmp_rate, config_.icmp_max_senders),
+      icmp_buffer_(kMaxIcmpErrorSize) {
+  device_.set_handler([this](PacketBurst packets) { on_device_burst(packets); });
+}
+
+SpokeDataplane::~SpokeDataplane() { device_.set_handler({}); }
+
+// --- routes (ShortcutDataplane) -------------------------------------------
+
+void SpokeDataplane::route_via_peer(const shortcut::Prefix& prefix, const IpAddress& peer_nbma, std::uint16_t mtu) {
+  routes_.set(prefix, Route{peer_nbma, mtu});
+  (void)peers_.find_or_add(peer_nbma, clock_.now());  // counters() answers from now on
+  log::info(kLog, "route " + prefix.to_string() + " via peer " + peer_nbma.to_string() + " on " + device_.name() +
+                      " (inner MTU " + std::to_string(max_inner(mtu)) + ")");
+}
+
+void SpokeDataplane::route_via_hub(const shortcut::Prefix& prefix) {
+  if (!routes_.erase(prefix)) return;
+  log::info(kLog, "route " + prefix.to_string() + " via the hub on " + device_.name());
+}
+
+std::optional<shortcut::PeerCounters> SpokeDataplane::counters(const IpAddress& peer_nbma) const {
+  const PeerStats* stats = peers_.find(peer_nbma);
+  if (stats == nullptr) return std::nullopt;
+  return stats->counters;
+}
+
+std::size_t SpokeDataplane::max_inner(std::uint16_t route_mtu) const {
+  const std::size_t mtu = route_mtu >= kMinRouteMtu ? route_mtu : config_.default_mtu;
+  const std::size_t overhead = kOuterIpv4Overhead + kGreOverhead + (config_.gre_key ? kGreKeyOverhead : 0);
+  return mtu > overhead ? mtu - overhead : 0;
+}
+
+SpokeDataplane::NextHop SpokeDataplane::next_hop(const IpAddress& destination) const {
+  if (const Route* route = routes_.lookup(destination)) return {route->peer_nbma, max_inner(route->mtu), true};
+  return {config_.hub_nbma, max_inner(0), false};
+}
+
+// --- host -> NBMA -----------------------------------------------------------
+
+void SpokeDataplane::on_device_burst(PacketBurst packets) {
+  ++stats_.bursts;
+  const MonotonicTime now = clock_.now();
+  outgoing_.clear();
+  for (const std::span<const std::byte> packet : packets) route_packet(packet, now);
+  if (outgoing_.empty()) return;
+  const std::size_t sent = sender_.send(outgoing_);
+  if (sent < outgoing_.size()) drop(DropReason::SendFailed, outgoing_.front().destination);
+  if (outgoing_.size() - sent > 1) stats_.drops.add(DropReason::SendFailed, outgoing_.size() - sent - 1);
+}
+
+bool SpokeDataplane::route_packet(std::span<const std::byte> packet, MonotonicTime now) {
+  auto parsed = parse_inner_ipv4(packet);
+  if (!parsed) {
+    drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, {});
+    return false;
+  }
+  const InnerIpv4& header = *parsed;
+  const NextHop hop = next_hop(header.destination);
+  if (hop.nbma.empty()) {
+    drop(DropReason::NoRoute, header.destination);
+    return false;
+  }
+  const std::span<const std::byte> datagram = packet.first(header.total_length);
+  if (datagram.size() > hop.max_inner) {
+    if (header.dont_fragment()) {
+      // RFC 1191 section 4: a router that cannot forward a DF packet
+      // answers "fragmentation needed" with the next-hop MTU.
+      send_fragmentation_needed(datagram, header, hop.max_inner, now);
+      drop(DropReason::TooBig, header.destination);
+      return false;
+    }
+    ++stats_.fragmented;  // the kernel fragments the outer packet (RFC 4459 section 3.1: outer fragmentation)
+  }
+  // DSCP/ECN: the outer TOS is the inner one (RFC 2983 uniform model; RFC
+  // 6040 normal mode copies ECN), so voice keeps its priority on the NBMA.
+  outgoing_.push_back(platform::OutgoingFrame{hop.nbma, nhrp::kGreProtocolIpv4, datagram, header.tos});
+  peers_.count_out(hop.nbma, datagram.size(), now);
+  ++(hop.shortcut ? stats_.packets_to_peers : stats_.packets_to_hub);
+  return true;
+}
+
+void SpokeDataplane::send_fragmentation_needed(std::span<const std::byte> packet, const InnerIpv4& header,
+                                               std::size_t max_inner, MonotonicTime now) {
+  if (!may_send_icmp_error_about(header, packet)) return;
+  if (!icmp_rate_.try_take(header.source, now)) {
+    ++stats_.icmp_rate_limited;
+    return;
+  }
+  const auto mtu = static_cast<std::uint16_t>(std::min<std::size_t>(max_inner, 0xffff));
+  const std::span<const std::byte> icmp = build_fragmentation_needed(packet, header.destination, mtu, icmp_buffer_);
+  if (icmp.empty()) return;
+  if (auto written = device_.write(icmp); !written) {
+    drop(DropReason::DeviceWriteFailed, header.source);
+    return;
+  }
+  ++stats_.icmp_sent;
+}
+
+// --- NBMA -> host -----------------------------------------------------------
+
+void SpokeDataplane::on_frame(const NbmaFrame& frame) {
+  if (frame.gre_protocol != nhrp::kGreProtocolIpv4) {
+    drop(DropReason::NotIpv4, frame.outer_source);
+    return;
+  }
+  auto parsed = parse_inner_ipv4(frame.payload);
+  if (!parsed) {
+    drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, frame.outer_source);
+    return;
+  }
+  // Only total_length bytes: anything after it is not part of the datagram.
+  const std::span<const std::byte> datagram = frame.payload.first(parsed->total_length);
+  peers_.count_in(frame.outer_source, datagram.size(), clock_.now());
+  if (auto written = device_.write(datagram); !written) {
+    drop(DropReason::DeviceWriteFailed, frame.outer_source);
+    return;
+  }
+  ++stats_.packets_from_nbma;
+}
+
+void SpokeDataplane::drop(DropReason reason, const IpAddress& about) {
+  stats_.drops.add(reason);
+  const std::uint64_t count = stats_.drops[reason];
+  if (!std::has_single_bit(count)) return;
+  log::warning(kLog, "on " + device_.name() + ": dropped (" + std::string(to_string(reason)) + ")" +
+                         (about.empty() ? std::string() : " about " + about.to_string()) + ", " +
+                         std::to_string(count) + " so far");
+}
+
+}  // namespace advpnd::dataplane
