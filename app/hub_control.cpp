@@ -45,7 +45,24 @@ ControlReply show_registrations(const hub::NextHopServer& nhs, bool json) {
   return {true, table.render() + std::to_string(nhs.cache().size()) + " registrations\n"};
 }
 
-ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport* transport) {
+void write_dataplane_stats(JsonWriter& w, const dataplane::HubDataplaneStats& d) {
+  w.key("dataplane")
+      .begin_object()
+      .field("hairpinned", d.hairpinned)
+      .field("to_device", d.to_device)
+      .field("from_device", d.from_device)
+      .field("dropped", d.drops.total())
+      .key("drops")
+      .begin_object();
+  for (std::size_t i = 0; i < dataplane::kDropReasonCount; ++i) {
+    const auto reason = static_cast<dataplane::DropReason>(i);
+    w.field(dataplane::to_string(reason), d.drops[reason]);
+  }
+  w.end_object().end_object();
+}
+
+ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport* transport,
+                        const dataplane::HubDataplane* dataplane) {
   const hub::HubStats& s = nhs.stats();
   const hub::RedirectStats& r = nhs.redirect().stats();
   if (json) {
@@ -65,6 +82,7 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
         .field("unparseable", r.unparseable)
         .end_object();
     if (transport != nullptr) write_transport_stats(w, transport->stats());
+    if (dataplane != nullptr) write_dataplane_stats(w, dataplane->stats());
     w.end_object();
     return {true, w.take() + "\n"};
   }
@@ -75,17 +93,24 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   out += "redirect: " + std::to_string(r.hairpins) + " hair-pins, " + std::to_string(r.indications_sent) +
          " indications sent, " + std::to_string(r.rate_limited) + " rate-limited\n";
   if (transport != nullptr) out += transport_stats_line(transport->stats());
+  if (dataplane != nullptr) {
+    const dataplane::HubDataplaneStats& d = dataplane->stats();
+    out += "dataplane: " + std::to_string(d.hairpinned) + " hair-pinned, " + std::to_string(d.to_device) +
+           " to the hub, " + std::to_string(d.from_device) + " from the hub, " + std::to_string(d.drops.total()) +
+           " dropped\n";
+  }
   return {true, out};
 }
 
 }  // namespace
 
-ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command, const NbmaTransport* transport) {
+ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command, const NbmaTransport* transport,
+                         const dataplane::HubDataplane* dataplane) {
   const ParsedCommand parsed = parse_command(command);
   const std::vector<std::string>& args = parsed.words;
   const bool json = parsed.json;
   if (args.size() == 2 && args[0] == "show" && args[1] == "registrations") return show_registrations(nhs, json);
-  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(nhs, json, transport);
+  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(nhs, json, transport, dataplane);
   if (args.size() == 3 && args[0] == "clear" && args[1] == "registration") {
     const auto address = IpAddress::parse(args[2]);
     if (!address) return {false, "\"" + args[2] + "\" is not an IP address\n"};

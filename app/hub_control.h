@@ -10,6 +10,7 @@
 
 #include "app/control_server.h"
 #include "base/nbma_transport.h"
+#include "dataplane/hub_dataplane.h"
 #include "hub/next_hop_server.h"
 
 namespace advpnd::app {
@@ -17,6 +18,7 @@ namespace advpnd::app {
 // `transport` (may be null): its counters go into `show stats`, since frames
 // it drops (GRE that does not parse, a wrong GRE key) never reach the NHS.
 [[nodiscard]] ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command,
-                                       const NbmaTransport* transport = nullptr);
+                                       const NbmaTransport* transport = nullptr,
+                                       const dataplane::HubDataplane* dataplane = nullptr);
 
 }  // namespace advpnd::app

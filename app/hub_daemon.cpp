@@ -104,7 +104,9 @@ int run_hub(const std::string& config_path) {
   make_parent_directory(config->control_socket);
   auto control = ControlServer::open(
       **loop, config->control_socket,
-      [&nhs, counters = transport->get()](std::string_view command) { return hub_control(nhs, command, counters); });
+      [&nhs, &dataplane, counters = transport->get()](std::string_view command) {
+        return hub_control(nhs, command, counters, &dataplane);
+      });
   if (!control) {
     log::error(kLog, control.error());
     return 1;
