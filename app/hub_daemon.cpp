@@ -1,9 +1,9 @@
 #include "app/hub_daemon.h"
 
 #include <csignal>
-#include <filesystem>
 
 #include "app/control_server.h"
+#include "app/daemon_parts.h"
 #include "app/hub_config.h"
 #include "app/hub_control.h"
 #include "app/process_tuning.h"
@@ -19,11 +19,6 @@ namespace advpnd::app {
 namespace {
 constexpr std::string_view kLog = "hub";
 
-void make_parent_directory(const std::string& path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  std::error_code ignored;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-}
 }  // namespace
 
 int run_hub(const std::string& config_path) {
@@ -46,10 +41,7 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, "cannot open the registration store " + config->database + ": " + store.error().to_string());
     return 1;
   }
-  platform::RawGreConfig gre;
-  gre.local = config->nhs.nbma;
-  gre.gre_key = config->gre_key;
-  auto transport = platform::RawGreTransport::open(**loop, gre);
+  auto transport = open_nbma(**loop, config->nhs.nbma, config->gre_key);
   if (!transport) {
     log::error(kLog, transport.error());
     return 1;
@@ -61,12 +53,8 @@ int run_hub(const std::string& config_path) {
   }
   // The overlay: the hub's own device, and spoke-to-spoke forwarding that
   // tells the redirect policy of every hair-pin.
-  dataplane::TunConfig tun;
-  tun.name = config->tun_name;
-  tun.address = config->nhs.protocol;
-  tun.prefix_length = config->overlay_prefix_length;
-  tun.mtu = config->tunnel_mtu;
-  auto device = dataplane::TunDevice::open(**loop, tun);
+  auto device =
+      open_overlay(**loop, config->tun_name, config->nhs.protocol, config->overlay_prefix_length, config->tunnel_mtu);
   if (!device) {
     log::error(kLog, device.error());
     return 1;
@@ -79,9 +67,7 @@ int run_hub(const std::string& config_path) {
     nhs.on_batch_end();  // commit and answer what is open before leaving
     (*loop)->stop();
   };
-  auto on_term = (*loop)->watch_signal(SIGTERM, stop);
-  auto on_int = (*loop)->watch_signal(SIGINT, stop);
-  auto on_hup = (*loop)->watch_signal(SIGHUP, [&](int) {
+  auto signals = watch_daemon_signals(**loop, stop, [&] {
     auto reloaded = load_hub_config(config_path);
     if (!reloaded) {
       log::error(kLog, "SIGHUP: keeping the running config: " + reloaded.error().to_string());
@@ -96,13 +82,12 @@ int run_hub(const std::string& config_path) {
     nhs.reconfigure(reloaded->nhs);
     log::info(kLog, "SIGHUP: configuration reloaded from " + config_path);
   });
-  if (!on_term || !on_int || !on_hup) {
-    log::error(kLog, "cannot watch signals");
+  if (!signals) {
+    log::error(kLog, "cannot watch signals: " + signals.error());
     return 1;
   }
 
-  make_parent_directory(config->control_socket);
-  auto control = ControlServer::open(
+  auto control = open_control(
       **loop, config->control_socket,
       [&nhs, &dataplane, counters = transport->get()](std::string_view command) {
         return hub_control(nhs, command, counters, &dataplane);
@@ -115,12 +100,7 @@ int run_hub(const std::string& config_path) {
   log::info(kLog, "NHS " + config->nhs.protocol.to_string() + " listening on " + config->nhs.nbma.to_string() +
                       (config->gre_key ? " GRE key " + std::to_string(*config->gre_key) : std::string(" no GRE key")) +
                       ", store " + config->database + ", control " + config->control_socket);
-  if (auto ran = (*loop)->run(); !ran) {
-    log::error(kLog, ran.error());
-    return 1;
-  }
-  log::info(kLog, "stopped");
-  return 0;
+  return run_until_stopped(**loop, kLog);
 }
 
 }  // namespace advpnd::app

@@ -1,10 +1,10 @@
 #include "app/spoke_daemon.h"
 
 #include <csignal>
-#include <filesystem>
 
 #include "agent/spoke_agent.h"
 #include "app/control_server.h"
+#include "app/daemon_parts.h"
 #include "app/process_tuning.h"
 #include "app/spoke_config.h"
 #include "app/spoke_control.h"
@@ -43,20 +43,12 @@ int run_spoke(const std::string& config_path) {
     log::error(kLog, loop.error());
     return 1;
   }
-  platform::RawGreConfig gre;
-  gre.local = nhc.nbma;
-  gre.gre_key = config->gre_key;
-  auto transport = platform::RawGreTransport::open(**loop, gre);
+  auto transport = open_nbma(**loop, nhc.nbma, config->gre_key);
   if (!transport) {
     log::error(kLog, transport.error());
     return 1;
   }
-  dataplane::TunConfig tun;
-  tun.name = config->tun_name;
-  tun.address = nhc.protocol;
-  tun.prefix_length = config->overlay_prefix_length;
-  tun.mtu = config->tunnel_mtu;
-  auto device = dataplane::TunDevice::open(**loop, tun);
+  auto device = open_overlay(**loop, config->tun_name, nhc.protocol, config->overlay_prefix_length, config->tunnel_mtu);
   if (!device) {
     log::error(kLog, device.error());
     return 1;
@@ -86,9 +78,7 @@ int run_spoke(const std::string& config_path) {
     shutdown_deadline->arm(kShutdownGrace);
     agent.shutdown([&] { (*loop)->stop(); });
   };
-  auto on_term = (*loop)->watch_signal(SIGTERM, stop);
-  auto on_int = (*loop)->watch_signal(SIGINT, stop);
-  auto on_hup = (*loop)->watch_signal(SIGHUP, [&](int) {
+  auto signals = watch_daemon_signals(**loop, stop, [&] {
     auto reloaded = load_spoke_config(config_path);
     if (!reloaded) {
       log::error(kLog, "SIGHUP: keeping the running config: " + reloaded.error().to_string());
@@ -97,15 +87,12 @@ int run_spoke(const std::string& config_path) {
     log::set_level(reloaded->log_level);
     log::info(kLog, "SIGHUP: log level reloaded; other settings change on restart");
   });
-  if (!on_term || !on_int || !on_hup) {
-    log::error(kLog, "cannot watch signals");
+  if (!signals) {
+    log::error(kLog, "cannot watch signals: " + signals.error());
     return 1;
   }
 
-  std::error_code ignored;
-  const auto socket_dir = std::filesystem::path(config->control_socket).parent_path();
-  if (!socket_dir.empty()) std::filesystem::create_directories(socket_dir, ignored);
-  auto control = ControlServer::open(**loop, config->control_socket,
+  auto control = open_control(**loop, config->control_socket,
                                      [&agent](std::string_view command) { return spoke_control(agent, command); });
   if (!control) {
     log::error(kLog, control.error());
@@ -115,12 +102,7 @@ int run_spoke(const std::string& config_path) {
   log::info(kLog, "NHC " + nhc.protocol.to_string() + " on " + nhc.nbma.to_string() + ", overlay " +
                       (*device)->name() + ", " + std::to_string(nhc.servers.size()) + " NHS, IPsec provider " +
                       std::string(provider->name()) + ", control " + config->control_socket);
-  if (auto ran = (*loop)->run(); !ran) {
-    log::error(kLog, ran.error());
-    return 1;
-  }
-  log::info(kLog, "stopped");
-  return 0;
+  return run_until_stopped(**loop, kLog);
 }
 
 }  // namespace advpnd::app

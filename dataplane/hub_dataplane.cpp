@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "dataplane/ipv4_packet.h"
+#include "dataplane/overlay_frame.h"
 #include "nhrp/types.h"
 
 namespace advpnd::dataplane {
@@ -53,20 +54,17 @@ HubDataplane::Owner HubDataplane::owner_of(const IpAddress& destination) const {
 // --- spoke -> hub -------------------------------------------------------------
 
 void HubDataplane::on_frame(const NbmaFrame& frame) {
-  if (frame.gre_protocol != nhrp::kGreProtocolIpv4) {
-    drop(DropReason::NotIpv4, frame.outer_source);
+  auto overlay = overlay_datagram(frame);
+  if (!overlay) {
+    drop(overlay.error(), frame.outer_source);
     return;
   }
-  auto parsed = parse_inner_ipv4(frame.payload);
-  if (!parsed) {
-    drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, frame.outer_source);
-    return;
-  }
-  const std::span<const std::byte> datagram = frame.payload.first(parsed->total_length);
+  const InnerIpv4& header = overlay->header;
+  const std::span<const std::byte> datagram = overlay->bytes;
   const MonotonicTime now = clock_.now();
   peers_.count_in(frame.outer_source, datagram.size(), now);
 
-  const Owner owner = owner_of(parsed->destination);
+  const Owner owner = owner_of(header.destination);
   if (owner.local) {
     if (auto written = device_.write(datagram); !written) {
       drop(DropReason::DeviceWriteFailed, frame.outer_source);
@@ -76,7 +74,7 @@ void HubDataplane::on_frame(const NbmaFrame& frame) {
     return;
   }
   if (owner.nbma.empty()) {
-    drop(DropReason::NoRoute, parsed->destination);
+    drop(DropReason::NoRoute, header.destination);
     return;
   }
   if (owner.nbma == frame.outer_source) {
@@ -90,7 +88,7 @@ void HubDataplane::on_frame(const NbmaFrame& frame) {
   }
   // Inside the transport's receive callback: RawGreTransport queues this and
   // sends the batch with one sendmmsg after the read.
-  if (!sender_.transport().send(owner.nbma, nhrp::kGreProtocolIpv4, forward_buffer_, parsed->tos)) {
+  if (!sender_.transport().send(owner.nbma, nhrp::kGreProtocolIpv4, forward_buffer_, header.tos)) {
     drop(DropReason::SendFailed, owner.nbma);
     return;
   }
@@ -109,7 +107,7 @@ void HubDataplane::on_device_burst(PacketBurst packets) {
   for (const std::span<const std::byte> packet : packets) {
     auto parsed = parse_inner_ipv4(packet);
     if (!parsed) {
-      drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, {});
+      drop(drop_reason(parsed.error()), {});
       continue;
     }
     const Owner owner = owner_of(parsed->destination);

@@ -1,3 +1,4 @@
+#include "dataplane/overlay_frame.h"
 #include "dataplane/spoke_dataplane.h"
 
 #include <algorithm>
@@ -74,7 +75,7 @@ void SpokeDataplane::on_device_burst(PacketBurst packets) {
 bool SpokeDataplane::route_packet(std::span<const std::byte> packet, MonotonicTime now) {
   auto parsed = parse_inner_ipv4(packet);
   if (!parsed) {
-    drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, {});
+    drop(drop_reason(parsed.error()), {});
     return false;
   }
   const InnerIpv4& header = *parsed;
@@ -122,17 +123,12 @@ void SpokeDataplane::send_fragmentation_needed(std::span<const std::byte> packet
 // --- NBMA -> host -----------------------------------------------------------
 
 void SpokeDataplane::on_frame(const NbmaFrame& frame) {
-  if (frame.gre_protocol != nhrp::kGreProtocolIpv4) {
-    drop(DropReason::NotIpv4, frame.outer_source);
+  auto overlay = overlay_datagram(frame);
+  if (!overlay) {
+    drop(overlay.error(), frame.outer_source);
     return;
   }
-  auto parsed = parse_inner_ipv4(frame.payload);
-  if (!parsed) {
-    drop(parsed.error() == InnerIpv4Error::NotIpv4 ? DropReason::NotIpv4 : DropReason::Malformed, frame.outer_source);
-    return;
-  }
-  // Only total_length bytes: anything after it is not part of the datagram.
-  const std::span<const std::byte> datagram = frame.payload.first(parsed->total_length);
+  const std::span<const std::byte> datagram = overlay->bytes;
   peers_.count_in(frame.outer_source, datagram.size(), clock_.now());
   if (auto written = device_.write(datagram); !written) {
     drop(DropReason::DeviceWriteFailed, frame.outer_source);

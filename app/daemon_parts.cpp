@@ -1,0 +1,65 @@
+#include "app/daemon_parts.h"
+
+#include <csignal>
+#include <filesystem>
+
+#include "base/log.h"
+
+namespace advpnd::app {
+
+void make_parent_directory(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ignored;  // open() reports the problem with the path itself
+  if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
+}
+
+Result<std::unique_ptr<platform::RawGreTransport>, std::string> open_nbma(platform::EventLoop& loop,
+                                                                         const IpAddress& local,
+                                                                         std::optional<std::uint32_t> gre_key) {
+  platform::RawGreConfig gre;
+  gre.local = local;
+  gre.gre_key = gre_key;
+  return platform::RawGreTransport::open(loop, gre);
+}
+
+Result<std::unique_ptr<dataplane::TunDevice>, std::string> open_overlay(platform::EventLoop& loop,
+                                                                       const std::string& name,
+                                                                       const IpAddress& address,
+                                                                       std::uint8_t prefix_length,
+                                                                       std::uint16_t mtu) {
+  dataplane::TunConfig tun;
+  tun.name = name;
+  tun.address = address;
+  tun.prefix_length = prefix_length;
+  tun.mtu = mtu;
+  return dataplane::TunDevice::open(loop, tun);
+}
+
+Result<DaemonSignals, std::string> watch_daemon_signals(platform::EventLoop& loop,
+                                                        const std::function<void(int)>& stop,
+                                                        std::function<void()> reload) {
+  auto term = loop.watch_signal(SIGTERM, stop);
+  auto interrupt = loop.watch_signal(SIGINT, stop);
+  auto hangup = loop.watch_signal(SIGHUP, [reload = std::move(reload)](int) { reload(); });
+  if (!term) return fail(term.error());
+  if (!interrupt) return fail(interrupt.error());
+  if (!hangup) return fail(hangup.error());
+  return DaemonSignals{std::move(term).value(), std::move(interrupt).value(), std::move(hangup).value()};
+}
+
+Result<std::unique_ptr<ControlServer>, std::string> open_control(platform::EventLoop& loop, const std::string& path,
+                                                                ControlServer::Handler handler) {
+  make_parent_directory(path);
+  return ControlServer::open(loop, path, std::move(handler));
+}
+
+int run_until_stopped(platform::EventLoop& loop, std::string_view component) {
+  if (auto ran = loop.run(); !ran) {
+    log::error(component, ran.error());
+    return 1;
+  }
+  log::info(component, "stopped");
+  return 0;
+}
+
+}  // namespace advpnd::app

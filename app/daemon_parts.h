@@ -1,0 +1,51 @@
+// The start-up steps both daemons share: the NBMA side (raw GRE socket),
+// the overlay device, the signals a daemon answers, the control socket, and
+// running the loop. Each step fails with a message the daemon logs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "app/control_server.h"
+#include "base/ip_address.h"
+#include "base/result.h"
+#include "dataplane/tun_device.h"
+#include "platform/event_loop.h"
+#include "platform/raw_gre_transport.h"
+
+namespace advpnd::app {
+
+// Creates the folder a file (database, control socket) lives in.
+void make_parent_directory(const std::string& path);
+
+[[nodiscard]] Result<std::unique_ptr<platform::RawGreTransport>, std::string> open_nbma(
+    platform::EventLoop& loop, const IpAddress& local, std::optional<std::uint32_t> gre_key);
+
+[[nodiscard]] Result<std::unique_ptr<dataplane::TunDevice>, std::string> open_overlay(
+    platform::EventLoop& loop, const std::string& name, const IpAddress& address, std::uint8_t prefix_length,
+    std::uint16_t mtu);
+
+// SIGTERM and SIGINT call `stop`, SIGHUP calls `reload`; the watches live
+// as long as the returned object.
+struct DaemonSignals {
+  std::unique_ptr<platform::SignalWatch> term;
+  std::unique_ptr<platform::SignalWatch> interrupt;
+  std::unique_ptr<platform::SignalWatch> hangup;
+};
+[[nodiscard]] Result<DaemonSignals, std::string> watch_daemon_signals(platform::EventLoop& loop,
+                                                                      const std::function<void(int)>& stop,
+                                                                      std::function<void()> reload);
+
+// The control socket, its folder created first.
+[[nodiscard]] Result<std::unique_ptr<ControlServer>, std::string> open_control(platform::EventLoop& loop,
+                                                                              const std::string& path,
+                                                                              ControlServer::Handler handler);
+
+// Runs the loop until a signal stops it; the process exit status.
+[[nodiscard]] int run_until_stopped(platform::EventLoop& loop, std::string_view component);
+
+}  // namespace advpnd::app
