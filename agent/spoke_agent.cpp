@@ -32,7 +32,8 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
                        shortcut::ShortcutDataplane& dataplane, const Clock& clock, TimerFactory& timers)
     : nhc_(std::move(config.nhc), transport, clock, timers),
       resolver_(nhc_),
-      shortcuts_(config.shortcuts, resolver_, provider, dataplane, clock, timers) {
+      nhs_tunnels_(provider, timers, [this](const IpAddress& nbma) { nhc_.servers().path_up(nbma); }),
+      shortcuts_(config.shortcuts, resolver_, nhs_tunnels_, dataplane, clock, timers) {
   nhc_.set_traffic_indication_handler([this](const spoke::TrafficIndication& indication) {
     shortcuts_.on_traffic_indication(indication.inner_destination);
   });
@@ -47,7 +48,14 @@ SpokeAgent::~SpokeAgent() {
   nhc_.set_purge_handler(nullptr);
 }
 
-Status<std::string> SpokeAgent::start() { return nhc_.start(); }
+Status<std::string> SpokeAgent::start() {
+  auto started = nhc_.start();
+  if (!started) return started;
+  std::vector<IpAddress> nhs;
+  for (const auto& registration : nhc_.servers().registrations()) nhs.push_back(registration->nbma());
+  nhs_tunnels_.start(nhs);
+  return started;
+}
 
 void SpokeAgent::shutdown(std::function<void()> done) {
   shortcuts_.close_all("shutting down");

@@ -104,6 +104,12 @@ void NhsRegistration::stop() {
   send_purge();
 }
 
+void NhsRegistration::path_up() {
+  if (state_ != S::Registering && state_ != S::Failed) return;
+  retransmit_ = kFirstRetransmit;
+  send_request();
+}
+
 bool NhsRegistration::awaits_reply(std::uint32_t id) const { return outstanding_ && id == request_id_; }
 
 bool NhsRegistration::awaits_purge_reply(std::uint32_t id) const {

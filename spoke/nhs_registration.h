@@ -144,6 +144,11 @@ class NhsRegistration {
   void start();
   // De-registers (Purging) when a binding may exist, else goes Idle.
   void stop();
+  // The protected path to this NHS just came up (agent/nhs_tunnels.h):
+  // while Registering or Failed, resend now (same ID, fresh timeouts)
+  // instead of waiting out a retransmission timer that earlier unsent
+  // requests have stretched.
+  void path_up();
 
   // True while `id` is the request this machine waits a reply for.
   [[nodiscard]] bool awaits_reply(std::uint32_t id) const;

@@ -32,6 +32,13 @@ void NhsSet::start() {
   }
 }
 
+void NhsSet::path_up(const IpAddress& nbma) {
+  if (stopping_) return;
+  for (auto& nhs : servers_) {
+    if (nhs->nbma() == nbma) nhs->path_up();
+  }
+}
+
 void NhsSet::stop(std::function<void()> done) {
   stopping_ = true;
   stopped_ = std::move(done);

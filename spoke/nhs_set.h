@@ -31,6 +31,8 @@ class NhsSet {
   NhsSet& operator=(const NhsSet&) = delete;
 
   void start();
+  // The tunnel to the NHS at `nbma` came up: NhsRegistration::path_up.
+  void path_up(const IpAddress& nbma);
   // Purges every registration (bounded by kPurgeWait) and runs `done` once
   // every NHS is Idle, on the event loop, never inside stop().
   void stop(std::function<void()> done);

@@ -31,7 +31,12 @@ void StrongswanProvider::on_control_state(bool connected, const std::string& rea
       if (alive.expired()) return;
     }
     // Maybe a new charon: it knows none of our credentials or connections.
-    if (creds_ != CredsState::Loading) creds_ = CredsState::NotLoaded;
+    // Load them now, not at the first ensure: the responder template must
+    // be there before any peer initiates to us.
+    if (creds_ != CredsState::Loading) {
+      creds_ = CredsState::NotLoaded;
+      load_credentials();
+    }
     std::vector<IpAddress> retry;
     for (const auto& [address, peer] : peers_) {
       if (peer->state == PeerState::Failed) retry.push_back(address);
@@ -72,7 +77,7 @@ void StrongswanProvider::on_updown(const Message& event, bool child_event) {
   bool verify = false;
   for (const auto& sa : parse_ike_sas(event)) {
     for (auto& [address, peer] : peers_) {
-      if (sa.name != peer->conn) continue;
+      if (!carries(sa, *peer)) continue;
       if (up && child_event && setting_up(peer->state) && sa.has_installed_child(config_.policy.child_name)) {
         go_up(*peer, "child-updown event");
         return;  // the listener may have changed peers_
@@ -124,7 +129,7 @@ void StrongswanProvider::on_poll(const std::vector<IkeSa>& sas, MonotonicTime st
     shortcut::TunnelCounters sum;
     bool installed = false;
     for (const auto& sa : sas) {
-      if (sa.name != peer->conn) continue;
+      if (!carries(sa, *peer)) continue;
       for (const auto& child : sa.children) {
         if (child.name != config_.policy.child_name || !child.installed()) continue;
         installed = true;

@@ -129,6 +129,12 @@ void StrongswanProvider::report(const IpAddress& peer, TunnelState state, const 
   listener(peer, state, reason);
 }
 
+bool StrongswanProvider::carries(const IkeSa& sa, const Peer& peer) const {
+  if (sa.name == peer.conn) return true;
+  return config_.responder_template && sa.name == config_.conn_prefix + "responder" &&
+         sa.remote_host == peer.address.to_string();
+}
+
 std::optional<PeerState> StrongswanProvider::state(const IpAddress& peer) const {
   const auto it = peers_.find(peer);
   if (it == peers_.end()) return std::nullopt;
@@ -182,10 +188,10 @@ void StrongswanProvider::load_credentials() {
   const AuthConfig& auth = config_.policy.auth;
   // Answers come in order on the control connection: the last one settles it.
   auto errors = std::make_shared<std::string>();
-  auto collect = [errors](const char* what) {
-    return [errors, what](const Response& r) {
+  auto collect = [errors](std::string what) {
+    return [errors, what = std::move(what)](const Response& r) {
       const std::string failure = r.ok() ? command_failure(*r) : r.error().message;
-      if (!failure.empty() && errors->empty()) *errors = std::string(what) + ": " + failure;
+      if (!failure.empty() && errors->empty()) *errors = what + ": " + failure;
     };
   };
   auto settle = [this, errors] {
@@ -199,19 +205,35 @@ void StrongswanProvider::load_credentials() {
       if (alive.expired()) return;
     }
   };
+  // The commands in order; the answer to the last one settles it.
+  std::vector<std::pair<std::string, Message>> commands;
   if (auth.method == AuthMethod::Psk) {
-    control_->command("load-shared", build_load_shared(std::string(kSharedSecretId), auth),
-                      [collect, settle](const Response& r) {
-                        collect("load-shared")(r);
-                        settle();
-                      });
-    return;
+    commands.emplace_back("load-shared", build_load_shared(std::string(kSharedSecretId), auth));
+  } else {
+    if (!auth.ca_pem.empty()) commands.emplace_back("load-cert", build_load_ca(auth.ca_pem));
+    commands.emplace_back("load-key", build_load_key(auth.key_pem));
   }
-  if (!auth.ca_pem.empty()) control_->command("load-cert", build_load_ca(auth.ca_pem), collect("load-cert"));
-  control_->command("load-key", build_load_key(auth.key_pem), [collect, settle](const Response& r) {
-    collect("load-key")(r);
-    settle();
-  });
+  if (config_.responder_template) {
+    // The template any peer may initiate to (strongswan-netns.md: the
+    // responder only needs one connection with remote_addrs = %any).
+    ConnSpec responder;
+    responder.name = config_.conn_prefix + "responder";
+    if (!config_.local_nbma.empty()) responder.local_addrs.push_back(config_.local_nbma.to_string());
+    responder.remote_addrs.push_back("%any");
+    responder.policy = config_.policy;
+    commands.emplace_back("load-conn", build_load_conn(responder));
+  }
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    auto& [name, message] = commands[i];
+    if (i + 1 < commands.size()) {
+      control_->command(name, std::move(message), collect(name));
+      continue;
+    }
+    control_->command(name, std::move(message), [collect, settle, what = name](const Response& r) {
+      collect(what)(r);
+      settle();
+    });
+  }
 }
 
 void StrongswanProvider::on_loaded(const IpAddress& address, std::uint64_t attempt, const Response& response) {
@@ -233,7 +255,7 @@ void StrongswanProvider::check_existing(Peer& peer, PeerState checking, const st
   const std::uint64_t attempt = peer.attempt;
   auto sas = std::make_shared<std::vector<IkeSa>>();
   control_->stream(
-      "list-sas", build_list_sas(peer.conn), "list-sa",
+      "list-sas", build_list_sas(), "list-sa",  // all: the peer may have used our template
       [sas](const Message& event) {
         for (auto& sa : parse_ike_sas(event)) sas->push_back(std::move(sa));
       },
@@ -243,7 +265,7 @@ void StrongswanProvider::check_existing(Peer& peer, PeerState checking, const st
         if (!r.ok())
           return fail_attempt(*p, (failure.empty() ? "" : failure + "; ") + "list-sas: " + r.error().message);
         for (const auto& sa : *sas) {
-          if (sa.name == p->conn && sa.has_installed_child(config_.policy.child_name)) {
+          if (carries(sa, *p) && sa.has_installed_child(config_.policy.child_name)) {
             return go_up(*p, checking == PeerState::Checking ? "CHILD_SA already installed" : "CHILD_SA installed");
           }
         }

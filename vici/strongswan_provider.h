@@ -3,7 +3,9 @@
 // VICI"): VICI's initiate takes no peer address, so each peer gets its own
 // connection, named from its NBMA address ("advpnd-198.51.100.3"), loaded
 // with load-conn and started with initiate; terminate + unload-conn remove
-// it. The responder side needs one template connection (remote_addrs=%any).
+// it. The responder side needs one template connection (remote_addrs=%any),
+// which the provider loads with the credentials; an SA a peer set up to
+// that template counts as the peer's tunnel.
 //
 // Per peer, one state machine (transition() refuses other moves and logs
 // "old -> new"):
@@ -79,6 +81,10 @@ struct StrongswanConfig {
   Duration reconnect_initial = std::chrono::milliseconds(200);
   Duration reconnect_max = std::chrono::seconds(5);
   unsigned initiators = 2;  // connections for initiate/terminate (parallel exchanges)
+  // Load one template connection (conn_prefix + "responder", remote_addrs
+  // %any) with the credentials, so that peers can set up shortcuts to us
+  // and NHS-side initiations are accepted: charon needs no config file.
+  bool responder_template = true;
 };
 
 enum class PeerState : std::uint8_t { Loading, Checking, Initiating, Verifying, Up, Failed, Terminating };
@@ -124,6 +130,9 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   using Continuation = std::function<void(const std::string& error)>;
 
   Peer* find(const IpAddress& peer);
+  // The SA carries `peer`'s traffic: it is of the peer's own connection, or
+  // the peer initiated it to our responder template.
+  [[nodiscard]] bool carries(const IkeSa& sa, const Peer& peer) const;
   Peer& create(const IpAddress& peer, PeerState initial, const std::string& reason);
   bool transition(Peer& peer, PeerState to, const std::string& reason);
   void report(const IpAddress& peer, shortcut::TunnelState state, const std::string& reason);

@@ -52,7 +52,8 @@ struct Hub {
 
 struct Spoke {
   Spoke(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress nbma_address, IpAddress protocol_address,
-        std::vector<spoke::NhsEntry> servers, const std::function<void(SpokeAgentConfig&)>& tweak)
+        std::vector<spoke::NhsEntry> servers, const std::function<void(SpokeAgentConfig&)>& tweak,
+        bool ipsec_auto_up)
       : nbma(nbma_address), protocol(protocol_address), provider(loop) {
     auto endpoint = fabric.create_endpoint(nbma);
     REQUIRE(endpoint.ok());
@@ -65,7 +66,7 @@ struct Spoke {
     config.nhc.servers = std::move(servers);
     config.shortcuts.idle_timeout = 120s;
     if (tweak) tweak(config);
-    provider.auto_up = true;  // like IKE that always succeeds; tests turn it off
+    provider.auto_up = ipsec_auto_up;  // like IKE that always succeeds; tests turn it off
     agent = std::make_unique<SpokeAgent>(config, *transport, provider, dataplane, loop, loop);
     REQUIRE(agent->start().ok());
   }
@@ -79,6 +80,16 @@ struct Spoke {
   fakes::FakeDataplane dataplane;
   std::unique_ptr<SpokeAgent> agent;
 };
+
+// What the shortcut layer asked the provider for: every ensure but the
+// agent's own ones for its NHSs (agent/nhs_tunnels.h).
+std::vector<IpAddress> shortcut_ensures(const Spoke& spoke) {
+  std::vector<IpAddress> out;
+  for (const auto& peer : spoke.provider.ensured) {
+    if (peer != kHubNbma && peer != kHub2Nbma) out.push_back(peer);
+  }
+  return out;
+}
 
 // An ICMP echo header from `src` to `dst` (what the hub quotes in a redirect).
 std::vector<std::byte> ip_packet(const IpAddress& src, const IpAddress& dst) {
@@ -103,7 +114,7 @@ struct Mission {
   Spoke& add_spoke(const char* nbma, const char* protocol, std::vector<spoke::NhsEntry> servers = {},
                    const std::function<void(SpokeAgentConfig&)>& tweak = {}) {
     if (servers.empty()) servers.push_back({kHubNbma, kHubProtocol, 0});
-    spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol), servers, tweak));
+    spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol), servers, tweak, ipsec_auto_up));
     return *spokes.back();
   }
   // Traffic from `from` to `to_address` hair-pins through `hub`.
@@ -112,6 +123,7 @@ struct Mission {
   }
   void settle() { loop.run_until_idle(); }
 
+  bool ipsec_auto_up = true;  // for the spokes added next
   fakes::FakeLoop loop;
   fakes::InMemoryFabric fabric;
   std::deque<std::unique_ptr<Hub>> hubs;
@@ -133,7 +145,7 @@ TEST_CASE("mission: register, redirect, resolve, shortcut up, traffic, idle expi
   m.settle();
   CHECK(a.shortcut(b_host) == ShortcutState::Active);
   CHECK(a.dataplane.route(b_host) == b.nbma);
-  CHECK(a.provider.ensured == std::vector<IpAddress>{b.nbma});
+  CHECK(shortcut_ensures(a) == std::vector<IpAddress>{b.nbma});
   CHECK(hub.server->redirect().stats().indications_sent == 1);
 
   for (int i = 0; i < 60; ++i) {  // a minute of traffic on the direct path
@@ -152,7 +164,71 @@ TEST_CASE("mission: register, redirect, resolve, shortcut up, traffic, idle expi
   m.hairpin(hub, a, b.protocol);
   m.settle();
   CHECK(a.shortcut(b_host) == ShortcutState::Active);
-  CHECK(a.provider.ensured.size() == 2);
+  CHECK(shortcut_ensures(a).size() == 2);
+}
+
+TEST_CASE("mission: the tunnel to the NHS comes first; the registration goes out the moment it is up") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  // GRE to the hub fails closed until the SA exists (strongswan-netns.md).
+  m.fabric.set_link_down(ip("198.51.100.2"));
+  m.ipsec_auto_up = false;
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  m.settle();
+  CHECK(a.provider.ensured == std::vector<IpAddress>{kHubNbma});
+  CHECK_FALSE(a.agent->nhs_tunnels().up(kHubNbma));
+  m.loop.advance(3500ms);  // sends at 0, 1 and 3 s were lost; the next is due at 7 s
+  CHECK(a.agent->nhc().servers().up_count() == 0);
+
+  m.fabric.set_link_up(ip("198.51.100.2"));
+  a.provider.report(kHubNbma, shortcut::TunnelState::Up, "CHILD_SA installed");
+  m.settle();  // no time passes: the registration went out when the tunnel came up
+  CHECK(a.agent->nhs_tunnels().up(kHubNbma));
+  CHECK(a.agent->nhc().servers().up_count() == 1);
+  CHECK(hub.server->cache().size() == 1);
+
+  // The tunnel goes down (charon restarted): it is asked for again a second later.
+  a.provider.report(kHubNbma, shortcut::TunnelState::Down, "charon connection lost");
+  m.settle();
+  CHECK_FALSE(a.agent->nhs_tunnels().up(kHubNbma));
+  CHECK(a.provider.ensured.size() == 1);
+  m.loop.advance(NhsTunnels::kNhsRetry);
+  m.settle();
+  CHECK(a.provider.ensured == std::vector<IpAddress>{kHubNbma, kHubNbma});
+  // The registration itself was never lost: the NHS still holds it.
+  CHECK(a.agent->nhc().servers().up_count() == 1);
+}
+
+TEST_CASE("NhsTunnels: a shortcut cannot take down the tunnel of an NHS; others pass through") {
+  fakes::FakeLoop loop;
+  fakes::FakeIpsecProvider provider(loop);
+  provider.auto_up = true;
+  std::vector<IpAddress> paths_up;
+  NhsTunnels tunnels(provider, loop, [&](const IpAddress& nbma) { paths_up.push_back(nbma); });
+  std::vector<std::pair<IpAddress, shortcut::TunnelState>> events;
+  tunnels.set_listener([&](const IpAddress& peer, shortcut::TunnelState state, const std::string&) {
+    events.emplace_back(peer, state);
+  });
+  tunnels.start({kHubNbma});
+  loop.run_until_idle();
+  CHECK(paths_up == std::vector<IpAddress>{kHubNbma});
+  REQUIRE(events.size() == 1);  // the shortcut layer hears of it too
+  CHECK(events[0].first == kHubNbma);
+
+  tunnels.terminate(kHubNbma);
+  CHECK(provider.terminated.empty());
+  CHECK(events.size() == 1);  // never from inside terminate()
+  loop.run_until_idle();
+  REQUIRE(events.size() == 2);
+  CHECK(events[1] == std::pair{kHubNbma, shortcut::TunnelState::Down});
+  CHECK(tunnels.up(kHubNbma));
+
+  const IpAddress peer = ip("198.51.100.9");
+  tunnels.ensure(peer);
+  loop.run_until_idle();
+  CHECK(paths_up.size() == 1);  // not an NHS
+  tunnels.terminate(peer);
+  CHECK(provider.terminated == std::vector<IpAddress>{peer});
 }
 
 TEST_CASE("mission: a shortcut in use is refreshed before its holding time ends") {
@@ -242,7 +318,7 @@ TEST_CASE("mission: a shortcut to a spoke behind NAT goes to its public address"
   const Prefix host = Prefix::host(natted.protocol);
   REQUIRE(a.shortcut(host) == ShortcutState::Active);
   CHECK(a.dataplane.route(host) == ip("198.51.100.20"));
-  CHECK(a.provider.ensured == std::vector<IpAddress>{ip("198.51.100.20")});
+  CHECK(shortcut_ensures(a) == std::vector<IpAddress>{ip("198.51.100.20")});
   // And from the NATted spoke towards a.
   m.hairpin(hub, natted, a.protocol);
   m.settle();
@@ -291,11 +367,11 @@ TEST_CASE("mission: a resolution for nobody fails cleanly and is not retried at 
   m.hairpin(hub, a, ip("10.0.0.99"));
   m.settle();
   CHECK(a.shortcut(Prefix::host(ip("10.0.0.99"))) == ShortcutState::Failed);
-  CHECK(a.provider.ensured.empty());
+  CHECK(shortcut_ensures(a).empty());
   m.loop.advance(15s);
   m.hairpin(hub, a, ip("10.0.0.99"));  // the hub redirects again; the spoke is backing off / negative-cached
   m.settle();
-  CHECK(a.provider.ensured.empty());
+  CHECK(shortcut_ensures(a).empty());
 }
 
 TEST_CASE("mission: clean shutdown puts shortcuts back on the hub and purges the registration") {

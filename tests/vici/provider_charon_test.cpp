@@ -282,3 +282,46 @@ TEST_CASE("strongswan provider: a peer that never answers -> Failed after the ti
 }
 
 }  // namespace
+
+// Both ends run the provider (as two spokes do): each loads its own
+// responder template with its credentials, so no swanctl config is needed,
+// and the side that did not initiate finds the peer's SA (made to its
+// template) instead of setting up a second IKE_SA.
+TEST_CASE("strongswan provider: both ends; the peer's SA to our template is our tunnel too") {
+  auto lab = make_lab();
+  auto loop = make_loop();
+  Recorder at_a;
+  Recorder at_b;
+  auto provider_a = make_provider(*loop, lab_config(*lab), at_a);
+  StrongswanConfig config_b = lab_config(*lab);
+  config_b.socket_path = lab->b().socket;
+  config_b.local_nbma = lab->b().address;
+  auto provider_b = make_provider(*loop, config_b, at_b);
+
+  // Each provider loads its credentials and template as soon as it has
+  // reached charon; no ensure is needed for that.
+  REQUIRE(run_until(*loop, [&] { return provider_a->charon_connected() && provider_b->charon_connected(); }, 3s));
+  advpnd::test::run_for(*loop, 200ms);
+  provider_b->ensure(lab->a().address);
+  REQUIRE_MESSAGE(run_until(*loop, [&] { return at_b.count(TunnelState::Up) == 1; }, 5s), lab->log_tail(lab->b()));
+  CHECK(at_b.events.back().peer == lab->a().address);
+
+  // A's template answered B; now A wants B: the SA is there already.
+  provider_a->ensure(lab->b().address);
+  REQUIRE_MESSAGE(run_until(*loop, [&] { return at_a.count(TunnelState::Up) == 1; }, 5s), lab->log_tail(lab->a()));
+  CHECK(at_a.last_reason(TunnelState::Up).find("already installed") != std::string::npos);
+  auto observer = connected_client(*loop, lab->a().socket, "observer");
+  const auto sas = list_sas(*loop, *observer);
+  CHECK(sas.size() == 1);  // one IKE_SA between the two, not two
+  REQUIRE(find_sa(sas, kResponder) != nullptr);
+  CHECK(find_sa(sas, kResponder)->remote_host == lab->b().address.to_string());
+
+  // The poll keeps it Up on A (it is of A's template, not of A's per-peer connection).
+  advpnd::test::run_for(*loop, 700ms);
+  CHECK(at_a.count(TunnelState::Down) == 0);
+  CHECK(provider_a->counters(lab->b().address).has_value());
+
+  // B ends it: A hears that it is gone.
+  provider_b->terminate(lab->a().address);
+  REQUIRE_MESSAGE(run_until(*loop, [&] { return at_a.count(TunnelState::Down) == 1; }, 5s), lab->log_tail(lab->a()));
+}
