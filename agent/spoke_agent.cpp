@@ -32,10 +32,14 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
                        shortcut::ShortcutDataplane& dataplane, const Clock& clock, TimerFactory& timers)
     : nhc_(std::move(config.nhc), transport, clock, timers),
       resolver_(nhc_),
-      nhs_tunnels_(provider, timers, [this](const IpAddress& nbma) { nhc_.servers().path_up(nbma); }),
-      shortcuts_(config.shortcuts, resolver_, nhs_tunnels_, dataplane, clock, timers) {
+      tunnels_(provider, timers, [this](const IpAddress& nbma) { nhc_.servers().path_up(nbma); }),
+      shortcuts_(config.shortcuts, resolver_, tunnels_, dataplane, clock, timers) {
   nhc_.set_traffic_indication_handler([this](const spoke::TrafficIndication& indication) {
     shortcuts_.on_traffic_indication(indication.inner_destination);
+  });
+  // Cisco DMVPN phase 3: the responder brings the tunnel to the requester up, then answers over it.
+  nhc_.responder().set_reply_gate([this](const IpAddress& requester_nbma, std::function<void()> send) {
+    tunnels_.when_up(requester_nbma, std::move(send));
   });
   nhc_.set_purge_handler([this](const spoke::PurgedBinding& purged) {
     log::info(kLog, "purge of " + purged.protocol.to_string() + " from " + purged.purged_by.to_string());
@@ -44,6 +48,7 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
 }
 
 SpokeAgent::~SpokeAgent() {
+  nhc_.responder().set_reply_gate(nullptr);
   nhc_.set_traffic_indication_handler(nullptr);
   nhc_.set_purge_handler(nullptr);
 }
@@ -53,7 +58,7 @@ Status<std::string> SpokeAgent::start() {
   if (!started) return started;
   std::vector<IpAddress> nhs;
   for (const auto& registration : nhc_.servers().registrations()) nhs.push_back(registration->nbma());
-  nhs_tunnels_.start(nhs);
+  tunnels_.start(nhs);
   return started;
 }
 

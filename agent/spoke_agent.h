@@ -5,7 +5,7 @@
 //   Traffic Indication from an NHS ──▶ ShortcutManager::on_traffic_indication
 //   ShortcutManager needs a resolution ──▶ Nhc::resolve (through the primary NHS)
 //   Purge Request (hub or peer)  ──▶ ShortcutManager::on_purge
-//   start ──▶ a tunnel to every NHS (NhsTunnels); each one up ──▶ registration sent at once
+//   start ──▶ a tunnel to every NHS (TunnelBroker); each one up ──▶ registration sent at once
 //   shutdown ──▶ shortcuts back to the hub, tunnels down, registrations purged
 #pragma once
 
@@ -15,7 +15,7 @@
 
 #include "base/clock.h"
 #include "base/nbma_transport.h"
-#include "agent/nhs_tunnels.h"
+#include "agent/tunnel_broker.h"
 #include "shortcut/shortcut_manager.h"
 #include "spoke/nhc.h"
 
@@ -42,7 +42,7 @@ class SpokeAgent {
   [[nodiscard]] const spoke::Nhc& nhc() const { return nhc_; }
   [[nodiscard]] shortcut::ShortcutManager& shortcuts() { return shortcuts_; }
   [[nodiscard]] const shortcut::ShortcutManager& shortcuts() const { return shortcuts_; }
-  [[nodiscard]] const NhsTunnels& nhs_tunnels() const { return nhs_tunnels_; }
+  [[nodiscard]] const TunnelBroker& tunnels() const { return tunnels_; }
 
  private:
   // shortcut::Resolver on top of the NHC's resolution client.
@@ -57,7 +57,7 @@ class SpokeAgent {
 
   spoke::Nhc nhc_;
   NhcResolver resolver_;
-  NhsTunnels nhs_tunnels_;  // between the provider and the shortcut layer
+  TunnelBroker tunnels_;  // between the provider and the shortcut layer
   shortcut::ShortcutManager shortcuts_;
 };
 

@@ -101,6 +101,7 @@ class Nhc {
   [[nodiscard]] const NhsSet& servers() const { return servers_; }
   [[nodiscard]] ResolutionClient& resolution() { return resolution_; }
   [[nodiscard]] const Responder& responder() const { return responder_; }
+  [[nodiscard]] Responder& responder() { return responder_; }
   [[nodiscard]] const NhcStats& stats() const { return stats_; }
   [[nodiscard]] const NhcConfig& config() const { return config_; }
 

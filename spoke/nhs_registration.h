@@ -144,7 +144,7 @@ class NhsRegistration {
   void start();
   // De-registers (Purging) when a binding may exist, else goes Idle.
   void stop();
-  // The protected path to this NHS just came up (agent/nhs_tunnels.h):
+  // The protected path to this NHS just came up (agent/tunnel_broker.h):
   // while Registering or Failed, resend now (same ID, fresh timeouts)
   // instead of waiting out a retransmission timer that earlier unsent
   // requests have stretched.

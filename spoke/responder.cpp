@@ -74,9 +74,7 @@ void Responder::answer(const nhrp::Packet& request, std::uint8_t prefix_length, 
     cie.nbma = nat;
     spec.nat_append.push_back(cie);
   }
-  if (sender_.send(requester_nbma, nhrp::build_resolution_reply(request, std::span(&answer_cie, 1), spec))) {
-    ++answered_;
-  }
+  deliver(requester_nbma, nhrp::build_resolution_reply(request, std::span(&answer_cie, 1), spec), answered_);
   log::debug(kLog, "answered resolution of " + request.dst_protocol.to_string() + "/" + std::to_string(prefix_length) +
                        " for " + request.src_protocol.to_string() + " at " + requester_nbma.to_string());
 }
@@ -94,7 +92,18 @@ void Responder::refuse(const nhrp::Packet& request, const IpAddress& requester_n
   spec.sender = config_.self;
   spec.responder = own_cie(0);
   sender_.stats().count_error("resolution request for an address not served here");
-  if (sender_.send(requester_nbma, nhrp::build_resolution_reply(request, std::span(&cie, 1), spec))) ++refused_;
+  deliver(requester_nbma, nhrp::build_resolution_reply(request, std::span(&cie, 1), spec), refused_);
+}
+
+void Responder::deliver(const IpAddress& requester_nbma, nhrp::Packet reply, std::uint64_t& counter) {
+  auto send = [this, requester_nbma, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter] {
+    if (sender_.send(requester_nbma, *reply)) ++counter;
+  };
+  if (gate_) {
+    gate_(requester_nbma, std::move(send));
+  } else {
+    send();
+  }
 }
 
 void Responder::cache_requester(const nhrp::Packet& request, const IpAddress& requester_nbma) {

@@ -61,6 +61,12 @@ class Responder {
   Responder& operator=(const Responder&) = delete;
 
   void on_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
+  // Replies go straight to the requester's NBMA address. Before each one
+  // the gate decides when it leaves: at once (no gate), or, as on Cisco
+  // DMVPN phase 3, once the IPsec tunnel to the requester is up
+  // (agent/tunnel_broker.h) so that it does not fail closed.
+  using ReplyGate = std::function<void(const IpAddress& requester_nbma, std::function<void()> send)>;
+  void set_reply_gate(ReplyGate gate) { gate_ = std::move(gate); }
   // Removes what the request names from the peer cache, replies unless N
   // is set, and returns every CIE it named (for the shortcut layer).
   std::vector<PurgedBinding> on_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
@@ -76,9 +82,11 @@ class Responder {
   void answer(const nhrp::Packet& request, std::uint8_t prefix_length, const IpAddress& requester_nbma);
   void refuse(const nhrp::Packet& request, const IpAddress& requester_nbma);
   void cache_requester(const nhrp::Packet& request, const IpAddress& requester_nbma);
+  void deliver(const IpAddress& requester_nbma, nhrp::Packet reply, std::uint64_t& counter);
 
   ResponderConfig config_;
   PacketSender& sender_;
+  ReplyGate gate_;
   const Clock& clock_;
   std::function<IpAddress()> own_nat_;
   TokenBucket reply_rate_;

@@ -30,7 +30,7 @@ Message build_load_conn(const ConnSpec& spec) {
   Section child;
   // A host-to-host SA for GRE only (protocol 47) between the two addresses.
   child.add_list("local_ts", {"dynamic[gre]"});
-  child.add_list("remote_ts", {"dynamic[gre]"});
+  child.add_list("remote_ts", {spec.remote_ts});
   child.add("mode", policy.mode == IpsecMode::Tunnel ? "tunnel" : "transport");
   if (!policy.esp_proposals.empty()) child.add_list("esp_proposals", policy.esp_proposals);
   // The daemon decides when to initiate (start_action=trap raises no acquire

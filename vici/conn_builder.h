@@ -53,6 +53,11 @@ struct ConnSpec {
   std::string name;
   std::vector<std::string> local_addrs;   // empty: any local address
   std::vector<std::string> remote_addrs;  // "%any" for a responder template
+  // The peer's traffic selector; default dynamic[gre] (its IKE address).
+  // A responder template takes 0.0.0.0/0[gre]: behind NAT, in tunnel mode
+  // (kernel-libipsec), a peer proposes its own private address, not the
+  // NAT's, and charon narrows the selector to that.
+  std::string remote_ts = "dynamic[gre]";
   TunnelPolicy policy;
 };
 

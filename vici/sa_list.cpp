@@ -23,6 +23,7 @@ ChildSa parse_child(const std::string& key, const Section& section) {
   child.packets_out = section.find_number("packets-out").value_or(0);
   child.use_in = section.find_number("use-in");
   child.use_out = section.find_number("use-out");
+  if (const auto* ts = section.find_list("remote-ts")) child.remote_ts = *ts;
   return child;
 }
 
@@ -47,6 +48,20 @@ std::vector<IkeSa> parse_ike_sas(const Message& event) {
     sas.push_back(std::move(sa));
   }
   return sas;
+}
+
+}  // namespace advpnd::vici
+
+namespace advpnd::vici {
+
+bool ChildSa::remote_ts_is_host(std::string_view address) const {
+  for (const auto& ts : remote_ts) {
+    const auto slash = ts.find('/');
+    if (slash == std::string::npos || ts.compare(0, slash, address) != 0) continue;
+    const std::string_view length = std::string_view(ts).substr(slash + 1, ts.find('[') - slash - 1);
+    if (length == "32" || length == "128") return true;
+  }
+  return false;
 }
 
 }  // namespace advpnd::vici

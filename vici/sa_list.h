@@ -31,8 +31,13 @@ struct ChildSa {
   std::uint64_t packets_out = 0;
   std::optional<std::uint64_t> use_in;   // seconds since the last packet; absent if none yet
   std::optional<std::uint64_t> use_out;
+  std::vector<std::string> remote_ts;  // "198.51.100.3/32[gre]"
 
   [[nodiscard]] bool installed() const { return state == "INSTALLED"; }
+  // The peer's side of the traffic selectors is exactly `address` (a /32
+  // or /128), whatever the protocol: a NATted peer's own address, where its
+  // IKE address is the NAT's.
+  [[nodiscard]] bool remote_ts_is_host(std::string_view address) const;
 };
 
 struct IkeSa {

@@ -131,8 +131,13 @@ void StrongswanProvider::report(const IpAddress& peer, TunnelState state, const 
 
 bool StrongswanProvider::carries(const IkeSa& sa, const Peer& peer) const {
   if (sa.name == peer.conn) return true;
-  return config_.responder_template && sa.name == config_.conn_prefix + "responder" &&
-         sa.remote_host == peer.address.to_string();
+  if (!config_.responder_template || sa.name != config_.conn_prefix + "responder") return false;
+  const std::string address = peer.address.to_string();
+  if (sa.remote_host == address) return true;
+  // A peer behind NAT initiated: its IKE address is the NAT's, its
+  // selector (where our GRE goes through this SA) is its own address.
+  return std::any_of(sa.children.begin(), sa.children.end(),
+                     [&](const ChildSa& child) { return child.remote_ts_is_host(address); });
 }
 
 std::optional<PeerState> StrongswanProvider::state(const IpAddress& peer) const {
@@ -220,6 +225,7 @@ void StrongswanProvider::load_credentials() {
     responder.name = config_.conn_prefix + "responder";
     if (!config_.local_nbma.empty()) responder.local_addrs.push_back(config_.local_nbma.to_string());
     responder.remote_addrs.push_back("%any");
+    responder.remote_ts = "0.0.0.0/0[gre]";
     responder.policy = config_.policy;
     commands.emplace_back("load-conn", build_load_conn(responder));
   }

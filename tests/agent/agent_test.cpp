@@ -82,7 +82,7 @@ struct Spoke {
 };
 
 // What the shortcut layer asked the provider for: every ensure but the
-// agent's own ones for its NHSs (agent/nhs_tunnels.h).
+// agent's own ones for its NHSs (agent/tunnel_broker.h).
 std::vector<IpAddress> shortcut_ensures(const Spoke& spoke) {
   std::vector<IpAddress> out;
   for (const auto& peer : spoke.provider.ensured) {
@@ -176,35 +176,35 @@ TEST_CASE("mission: the tunnel to the NHS comes first; the registration goes out
   Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
   m.settle();
   CHECK(a.provider.ensured == std::vector<IpAddress>{kHubNbma});
-  CHECK_FALSE(a.agent->nhs_tunnels().up(kHubNbma));
+  CHECK_FALSE(a.agent->tunnels().up(kHubNbma));
   m.loop.advance(3500ms);  // sends at 0, 1 and 3 s were lost; the next is due at 7 s
   CHECK(a.agent->nhc().servers().up_count() == 0);
 
   m.fabric.set_link_up(ip("198.51.100.2"));
   a.provider.report(kHubNbma, shortcut::TunnelState::Up, "CHILD_SA installed");
   m.settle();  // no time passes: the registration went out when the tunnel came up
-  CHECK(a.agent->nhs_tunnels().up(kHubNbma));
+  CHECK(a.agent->tunnels().up(kHubNbma));
   CHECK(a.agent->nhc().servers().up_count() == 1);
   CHECK(hub.server->cache().size() == 1);
 
   // The tunnel goes down (charon restarted): it is asked for again a second later.
   a.provider.report(kHubNbma, shortcut::TunnelState::Down, "charon connection lost");
   m.settle();
-  CHECK_FALSE(a.agent->nhs_tunnels().up(kHubNbma));
+  CHECK_FALSE(a.agent->tunnels().up(kHubNbma));
   CHECK(a.provider.ensured.size() == 1);
-  m.loop.advance(NhsTunnels::kNhsRetry);
+  m.loop.advance(TunnelBroker::kNhsRetry);
   m.settle();
   CHECK(a.provider.ensured == std::vector<IpAddress>{kHubNbma, kHubNbma});
   // The registration itself was never lost: the NHS still holds it.
   CHECK(a.agent->nhc().servers().up_count() == 1);
 }
 
-TEST_CASE("NhsTunnels: a shortcut cannot take down the tunnel of an NHS; others pass through") {
+TEST_CASE("TunnelBroker: a shortcut cannot take down the tunnel of an NHS; others pass through") {
   fakes::FakeLoop loop;
   fakes::FakeIpsecProvider provider(loop);
   provider.auto_up = true;
   std::vector<IpAddress> paths_up;
-  NhsTunnels tunnels(provider, loop, [&](const IpAddress& nbma) { paths_up.push_back(nbma); });
+  TunnelBroker tunnels(provider, loop, [&](const IpAddress& nbma) { paths_up.push_back(nbma); });
   std::vector<std::pair<IpAddress, shortcut::TunnelState>> events;
   tunnels.set_listener([&](const IpAddress& peer, shortcut::TunnelState state, const std::string&) {
     events.emplace_back(peer, state);
@@ -229,6 +229,64 @@ TEST_CASE("NhsTunnels: a shortcut cannot take down the tunnel of an NHS; others 
   CHECK(paths_up.size() == 1);  // not an NHS
   tunnels.terminate(peer);
   CHECK(provider.terminated == std::vector<IpAddress>{peer});
+}
+
+TEST_CASE("mission: the responder brings the tunnel to the requester up before it answers (Cisco phase 3)") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  m.ipsec_auto_up = false;
+  // A LAN behind b: the hub forwards resolutions for it to b, which answers.
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", {}, [](SpokeAgentConfig& c) {
+    c.nhc.local_prefixes.push_back({ip("192.168.2.0"), 24});
+    c.nhc.register_local_prefixes = true;
+  });
+  b.provider.report(kHubNbma, shortcut::TunnelState::Up);
+  m.settle();
+  m.hairpin(hub, a, ip("192.168.2.20"));
+  m.settle();
+  const Prefix b_lan = Prefix::of(ip("192.168.2.0"), 24);
+  // b got the forwarded request and asked for a tunnel to a; no reply yet.
+  CHECK(shortcut_ensures(b) == std::vector<IpAddress>{a.nbma});
+  CHECK(b.agent->nhc().responder().answered() == 0);
+  CHECK(a.shortcut(Prefix::host(ip("192.168.2.20"))) == ShortcutState::Resolving);  // keyed by the target until resolved
+
+  b.provider.report(a.nbma, shortcut::TunnelState::Up, "CHILD_SA installed");
+  m.settle();
+  CHECK(b.agent->nhc().responder().answered() == 1);
+  CHECK(a.shortcut(b_lan) == ShortcutState::Active);
+
+  // Now b wants a shortcut to a: the tunnel is up already, so it is Active
+  // without waiting for an Up the provider would not repeat.
+  m.loop.advance(1s);
+  m.hairpin(hub, b, a.protocol);
+  m.settle();
+  CHECK(b.shortcut(Prefix::host(a.protocol)) == ShortcutState::Active);
+}
+
+TEST_CASE("mission: a reply waiting for a tunnel that fails is dropped; the requester's retry gets through") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  m.ipsec_auto_up = false;
+  // A LAN behind b: the hub forwards resolutions for it to b, which answers.
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", {}, [](SpokeAgentConfig& c) {
+    c.nhc.local_prefixes.push_back({ip("192.168.2.0"), 24});
+    c.nhc.register_local_prefixes = true;
+  });
+  b.provider.report(kHubNbma, shortcut::TunnelState::Up);
+  m.settle();
+  m.hairpin(hub, a, ip("192.168.2.20"));
+  m.settle();
+  b.provider.report(a.nbma, shortcut::TunnelState::Failed, "IKE timeout");
+  m.settle();
+  CHECK(b.agent->nhc().responder().answered() == 0);
+  // a's resolution client retransmits; this time b's tunnel comes up.
+  b.provider.auto_up = true;
+  m.loop.advance(5s);
+  m.settle();
+  CHECK(b.agent->nhc().responder().answered() >= 1);
+  CHECK(a.shortcut(Prefix::of(ip("192.168.2.0"), 24)) == ShortcutState::Active);
 }
 
 TEST_CASE("mission: a shortcut in use is refreshed before its holding time ends") {

@@ -101,3 +101,15 @@ TEST_CASE("sa_list: a CHILD_SA being rekeyed or deleted is not 'installed'") {
 }
 
 }  // namespace
+
+TEST_CASE("sa_list: a child's remote selector names a NATted peer's own address") {
+  ChildSa child;
+  child.remote_ts = {"198.51.100.3/32[gre]"};
+  CHECK(child.remote_ts_is_host("198.51.100.3"));
+  CHECK_FALSE(child.remote_ts_is_host("198.51.100.30"));  // a prefix of the text is not the address
+  CHECK_FALSE(child.remote_ts_is_host("198.51.100"));
+  child.remote_ts = {"198.51.100.0/24[gre]"};  // a subnet is not one peer
+  CHECK_FALSE(child.remote_ts_is_host("198.51.100.0"));
+  child.remote_ts = {"2001:db8::3/128"};
+  CHECK(child.remote_ts_is_host("2001:db8::3"));
+}
