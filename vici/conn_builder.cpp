@@ -108,6 +108,14 @@ Message build_terminate(const std::string& ike, std::chrono::milliseconds timeou
   return message;
 }
 
+Message build_terminate_id(std::uint64_t ike_id, std::chrono::milliseconds timeout) {
+  Message message;
+  message.add("ike-id", std::to_string(ike_id));
+  message.add("force", "yes");
+  message.add("timeout", std::to_string(timeout.count()));
+  return message;
+}
+
 Message build_list_sas(const std::string& ike) {
   Message message;
   message.add("noblock", "yes");

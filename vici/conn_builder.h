@@ -76,6 +76,9 @@ struct ConnSpec {
                                      std::chrono::milliseconds timeout);
 // terminate { ike, force=yes, timeout(ms) }: a proper DELETE, forced after the timeout.
 [[nodiscard]] Message build_terminate(const std::string& ike, std::chrono::milliseconds timeout);
+// terminate { ike-id, force=yes, timeout(ms) }: one IKE_SA, whichever
+// connection it belongs to (a peer's SA to our responder template).
+[[nodiscard]] Message build_terminate_id(std::uint64_t ike_id, std::chrono::milliseconds timeout);
 // list-sas { noblock=yes [ike] }: noblock skips IKE_SAs busy in an exchange
 // instead of waiting for them.
 [[nodiscard]] Message build_list_sas(const std::string& ike = {});

@@ -361,27 +361,63 @@ void StrongswanProvider::terminate(const IpAddress& address) {
   begin_terminate(*peer, false, "terminate");
 }
 
-// In Terminating: terminate the IKE_SAs (on an initiator connection, since a
-// DELETE may wait for the peer), then unload the connection; Down is
-// reported at the end unless `report_down_now` reported it already.
+// In Terminating: terminate every IKE_SA that carries the peer's traffic
+// (its own connection's, and one the peer set up to our responder
+// template, which terminating by connection name would leave behind), on
+// an initiator connection since a DELETE may wait for the peer; then
+// unload the connection. Down is reported at the end unless
+// `report_down_now` reported it already.
 void StrongswanProvider::begin_terminate(Peer& peer, bool report_down_now, const std::string& reason) {
   const IpAddress address = peer.address;
   const std::uint64_t attempt = ++peer.attempt;  // in-flight answers of the setup are now stale
   peer.retry_timer->cancel();
   peer.report_down_when_gone = !report_down_now;
-  const std::string conn = peer.conn;
+  auto sas = std::make_shared<std::vector<IkeSa>>();
+  control_->stream(
+      "list-sas", build_list_sas(), "list-sa",
+      [sas](const Message& event) {
+        for (auto& sa : parse_ike_sas(event)) sas->push_back(std::move(sa));
+      },
+      [this, address, attempt, sas](const Response&) {
+        Peer* p = find(address);
+        if (p == nullptr || p->attempt != attempt || p->state != PeerState::Terminating) return;
+        std::vector<std::uint64_t> ids;
+        for (const auto& sa : *sas) {
+          if (carries(sa, *p) && sa.unique_id != 0) ids.push_back(sa.unique_id);
+        }
+        terminate_next(address, attempt, std::move(ids), true);
+      });
+  if (report_down_now) report(address, TunnelState::Down, reason);
+}
+
+// One IKE_SA at a time, then unload-conn. When list-sas found none, the
+// connection is terminated by name all the same: an SA still being set up
+// may not have been listed.
+void StrongswanProvider::terminate_next(const IpAddress& address, std::uint64_t attempt,
+                                        std::vector<std::uint64_t> ike_ids, bool first) {
+  Peer* peer = find(address);
+  if (peer == nullptr || peer->attempt != attempt || peer->state != PeerState::Terminating) return;
+  const std::string conn = peer->conn;
+  if (ike_ids.empty() && !first) {
+    control_->command("unload-conn", build_unload_conn(conn), [this, address, attempt, conn](const Response& u) {
+      const std::string failure = u.ok() ? command_failure(*u) : u.error().message;
+      if (!failure.empty()) log::debug(kLog, "unload-conn " + conn + ": " + failure);
+      finish_terminate(address, attempt);
+    });
+    return;
+  }
+  Message request = build_terminate(conn, config_.terminate_timeout);
+  if (!ike_ids.empty()) {
+    request = build_terminate_id(ike_ids.back(), config_.terminate_timeout);
+    ike_ids.pop_back();
+  }
   initiator().command(
-      "terminate", build_terminate(conn, config_.terminate_timeout),
-      [this, address, attempt, conn](const Response& r) {
+      "terminate", std::move(request),
+      [this, address, attempt, conn, ids = std::move(ike_ids)](const Response& r) mutable {
         if (!r.ok()) log::warning(kLog, "terminate " + conn + ": " + r.error().message);
-        control_->command("unload-conn", build_unload_conn(conn), [this, address, attempt, conn](const Response& u) {
-          const std::string failure = u.ok() ? command_failure(*u) : u.error().message;
-          if (!failure.empty()) log::debug(kLog, "unload-conn " + conn + ": " + failure);
-          finish_terminate(address, attempt);
-        });
+        terminate_next(address, attempt, std::move(ids), false);
       },
       config_.terminate_timeout + kAnswerMargin);
-  if (report_down_now) report(address, TunnelState::Down, reason);
 }
 
 void StrongswanProvider::finish_terminate(const IpAddress& address, std::uint64_t attempt) {

@@ -179,7 +179,9 @@ class Lab:
 
     # --- up ---------------------------------------------------------------------
 
-    def up(self) -> None:
+    def up(self, after_network=None) -> None:
+        """Brings the lab up; `after_network(lab)` runs once the namespaces are wired, before any
+        charon or daemon starts (a test starts its WAN capture there)."""
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces, TUN, raw sockets)")
         for tool in ("advpnd", "advpnctl"):
@@ -191,6 +193,8 @@ class Lab:
         self.dir.mkdir(parents=True, exist_ok=True)
         try:
             self._make_network()
+            if after_network is not None:
+                after_network(self)
             if self.provider == "strongswan":
                 for node in IPSEC_NODES:
                     self._start_charon(node)

@@ -1,0 +1,486 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the mission in the namespace lab (deploy/lab/lab.py).
+
+Each test brings its own lab up (about a second), acts on it through the
+hosts' namespaces, and asserts on what the daemons say (advpnctl --json),
+on the hub's SQLite file, on charon (swanctl --list-sas) and on a capture
+of the WAN segment. The lab is torn down even when a test fails; its logs
+are kept in /tmp/advpnd-lab-<name>-logs then.
+
+    e2e.py --bin build/default/app TEST    one test (ctest runs them one by one)
+    e2e.py --bin build/default/app all     every test
+    e2e.py --list
+
+Needs root: without it every test fails (it does not skip).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "deploy" / "lab"))
+import lab as labmod  # noqa: E402  (the lab is the project's own script)
+
+VOICE = HERE / "voice.py"
+TESTS = {}
+BIN: Path = Path()
+
+
+def test(fn):
+    TESTS[fn.__name__.removeprefix("test_")] = fn
+    return fn
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(condition, message: str) -> None:
+    if not condition:
+        raise Failure(message)
+
+
+def wait_for(predicate, timeout: float, message: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except (labmod.LabError, subprocess.TimeoutExpired, json.JSONDecodeError, KeyError):
+            last = None
+        if last:
+            return last
+        time.sleep(interval)
+    raise Failure(f"{message} (within {timeout} s)")
+
+
+def make_lab(**kwargs) -> labmod.Lab:
+    # Short names: namespaces and interfaces carry them.
+    return labmod.Lab(name=f"e2e{os.getpid() % 100000}", bin_dir=BIN, **kwargs)
+
+
+def shortcuts(lab: labmod.Lab, node: str) -> list[dict]:
+    return lab.ctl(node, "show", "shortcuts", as_json=True)["shortcuts"]
+
+
+def active_shortcut(lab: labmod.Lab, node: str, prefix: str):
+    for s in shortcuts(lab, node):
+        if s.get("prefix") == prefix and s.get("state") == "active":
+            return s
+    return None
+
+
+def hub_stats(lab: labmod.Lab) -> dict:
+    return lab.ctl("hub", "show", "stats", as_json=True)
+
+
+def packets(stats: dict, packet_type: str, direction: str) -> int:
+    for entry in stats["packets"]:
+        if entry["type"] == packet_type:
+            return int(entry[direction])
+    raise Failure(f"no packet type {packet_type} in the stats")
+
+
+def hairpins(lab: labmod.Lab) -> int:
+    return int(hub_stats(lab)["dataplane"]["hairpinned"])
+
+
+def ping(lab: labmod.Lab, src_host: str, dst: str, count: int = 3, interval: float = 0.2) -> subprocess.CompletedProcess:
+    return lab.exec_in(src_host, ["ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", "2", dst],
+                       check=False, timeout=count * interval + 10)
+
+
+def sas_to(lab: labmod.Lab, node: str, remote_host: str) -> list[dict]:
+    return [sa for sa in lab.sas(node) if sa["remote-host"] == remote_host and sa["state"] == "ESTABLISHED"
+            and any(c.get("state") == "INSTALLED" for c in sa["children"])]
+
+
+# --- the WAN capture -----------------------------------------------------------------
+
+class WanCapture:
+    """What every node sends onto the WAN segment, from before any daemon starts: one tcpdump per
+    bridge port, inbound only, so that each frame is seen exactly once (a learning bridge forwards
+    port to port, so the bridge device itself would see only floods)."""
+
+    def __init__(self, lab: labmod.Lab):
+        self.lab = lab
+        self.ports = ["hub", "nat"] + [s.node for s in lab.spokes if not s.behind_nat]
+        self.paths = [lab.node_dir("wan") / f"wan-{port}.pcap" for port in self.ports]
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, lab: labmod.Lab) -> None:
+        for port, path in zip(self.ports, self.paths):
+            self.processes.append(subprocess.Popen(
+                ["ip", "netns", "exec", lab.ns("wan"), "tcpdump", "-i", port, "-Q", "in", "-U", "--immediate-mode", "-n", "-s", "128",
+                 "-w", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        wait_for(lambda: all(p.exists() and p.stat().st_size >= 24 for p in self.paths), 5, "tcpdump did not start")
+
+    def frames(self) -> list[dict]:
+        out = []
+        for path in self.paths:
+            out.extend(read_pcap(path))
+        return sorted(out, key=lambda f: f["time"])
+
+    def stop(self) -> list[dict]:
+        time.sleep(0.3)  # immediate mode and -U: what was seen is written at once
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            labmod.reap(process.pid, 5)
+        return self.frames()
+
+    def kill(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+
+
+def read_pcap(path: Path) -> list[dict]:
+    """Ethernet/IPv4 frames of a classic pcap: time, src, dst, proto and, for UDP, ports and the kind of
+    payload on port 4500 (RFC 3948: four zero bytes = IKE, one 0xff = keepalive, else ESP)."""
+    data = path.read_bytes()
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    nano = magic in (0xA1B23C4D, 0x4D3CB2A1)
+    offset = 24
+    out = []
+    while offset + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[offset:offset + 16])
+        frame = data[offset + 16:offset + 16 + caplen]
+        offset += 16 + caplen
+        if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        entry = {"time": sec + frac / (1e9 if nano else 1e6), "proto": ip[9],
+                 "src": ".".join(map(str, ip[12:16])), "dst": ".".join(map(str, ip[16:20]))}
+        if ip[9] == 17 and len(ip) >= ihl + 8:
+            sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+            entry["sport"], entry["dport"] = sport, dport
+            payload = ip[ihl + 8:]
+            if 4500 in (sport, dport):
+                if len(payload) == 1 and payload[0] == 0xFF:
+                    entry["kind"] = "keepalive"
+                elif payload[:4] == b"\x00\x00\x00\x00":
+                    entry["kind"] = "ike"
+                else:
+                    entry["kind"] = "esp"
+            elif 500 in (sport, dport):
+                entry["kind"] = "ike"
+        out.append(entry)
+    return out
+
+
+def run_lab(body, capture: bool = False, **lab_kwargs):
+    """Brings a lab up, runs body(lab, capture), tears it down whatever happens."""
+    if os.geteuid() != 0:
+        raise Failure("the end-to-end tests need root (network namespaces, TUN, raw sockets, charon)")
+    lab = make_lab(**lab_kwargs)
+    wan = WanCapture(lab) if capture else None
+    failed = True
+    try:
+        lab.up(after_network=wan.start if wan else None)
+        body(lab, wan)
+        failed = False
+    finally:
+        if wan is not None:
+            wan.kill()
+        lab.down(quiet=not failed, keep_logs=failed)
+
+
+# --- the tests ------------------------------------------------------------------------
+
+@test
+def test_registration(_=None):
+    """All spokes register over their IPsec tunnels; the hub's SQLite file and advpnctl agree; a spoke's
+    SIGTERM purges its registration and it registers again when it is back."""
+
+    def body(lab, _):
+        regs = lab.registrations()
+        by_protocol = {r["protocol"]: r for r in regs}
+        for spoke in lab.spokes:
+            check(spoke.overlay in by_protocol, f"{spoke.overlay} not registered: {regs}")
+            check(by_protocol[spoke.overlay]["nbma"] == spoke.nbma, f"wrong NBMA for {spoke.node}: {regs}")
+            lan = spoke.lan_prefix.split("/")[0]
+            check(any(r["protocol"] == lan and r["prefix_len"] == 24 for r in regs), f"{spoke.lan_prefix} missing")
+            nhs = lab.ctl(spoke.node, "show", "nhs", as_json=True)["nhs"]
+            check(nhs and nhs[0]["state"] == "registered", f"{spoke.node}: {nhs}")
+        # The SQLite file holds what advpnctl shows (read-only: the hub keeps writing it).
+        db = sqlite3.connect(f"file:{lab.node_dir('hub') / 'hub.db'}?mode=ro", uri=True)
+        rows = db.execute("SELECT * FROM binding").fetchall()
+        db.close()
+        check(len(rows) == len(regs) == 2 * len(lab.spokes), f"{len(rows)} rows in SQLite, {len(regs)} shown")
+        # Every spoke's tunnel to the hub is an IPsec SA at the hub's charon.
+        for spoke in lab.spokes:
+            check(sas_to(lab, "hub", spoke.public_nbma), f"no SA at the hub for {spoke.node}")
+        # SIGTERM: shortcuts back, registration purged (Purge Request acknowledged), exit 0.
+        pid = lab.pids["s2"]
+        os.kill(pid, signal.SIGTERM)
+        labmod.reap(pid, 10)
+        wait_for(lambda: not any(r["protocol"] == "10.0.0.12" for r in lab.registrations()), 5,
+                 "s2's registration was not purged on SIGTERM")
+        check("purging" in lab.logs("s2") and "stopped" in lab.logs("s2"), "s2's log does not show the purge")
+        lab.restart_spoke("s2")
+        lab.wait_registered(10)
+
+    run_lab(body)
+
+
+@test
+def test_direct_path_encrypted(_=None):
+    """Spoke-to-spoke traffic goes through the hub, then direct; on the WAN only ESP-in-UDP is ever seen
+    between spokes and hub, never clear GRE; after the switch s1<->s2 traffic is ESP between them."""
+
+    def body(lab, wan):
+        s1, s2 = lab.spoke(1), lab.spoke(2)
+        before = hairpins(lab)
+        check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "first ping failed")
+        check(hairpins(lab) > before, "the first packet did not go through the hub")
+        wait_for(lambda: active_shortcut(lab, "s1", s2.lan_prefix), 10, "no shortcut on s1")
+        # The replies hair-pinned too: s2 got its own redirect and shortcut.
+        wait_for(lambda: active_shortcut(lab, "s2", s1.lan_prefix), 10, "no shortcut on s2")
+        switched = time.time()
+        before = hairpins(lab)
+        result = ping(lab, "h1", s2.host_address, count=10, interval=0.1)
+        check(result.returncode == 0, f"pings over the shortcut failed: {result.stdout}")
+        check(hairpins(lab) == before, "traffic still hair-pins through the hub after the switch")
+        frames = wan.stop()
+        gre = [f for f in frames if f["proto"] == 47]
+        check(not gre, f"{len(gre)} clear-text GRE frames on the WAN, first {gre[:1]}")
+        pair = {s1.nbma, s2.nbma}
+        direct = [f for f in frames if {f["src"], f["dst"]} == pair and f["time"] > switched]
+        check(direct and all(f.get("kind") in ("esp", "ike", "keepalive") for f in direct),
+              f"after the switch s1<->s2 frames are not all IPsec: {direct[:3]}")
+        esp = [f for f in direct if f.get("kind") == "esp"]
+        check(len(esp) >= 20, f"only {len(esp)} ESP frames between s1 and s2 for 10 pings")
+        print(f"frames on the WAN: {len(frames)}, clear GRE: 0, ESP s1<->s2 after the switch: {len(esp)}")
+
+    run_lab(body, capture=True)
+
+
+@test
+def test_voice(_=None):
+    """50 packets/s of small UDP for 20 s from h1 to h2, across the switch to the shortcut: no packet lost
+    or duplicated; set-up time (first packet sent -> first ESP packet s1->s2 on the WAN) median <= 100 ms."""
+    runs = int(os.environ.get("E2E_VOICE_RUNS", "5"))
+    seconds = float(os.environ.get("E2E_VOICE_SECONDS", "20"))
+
+    def body(lab, wan):
+        s1, s2 = lab.spoke(1), lab.spoke(2)
+        setups = []
+        for run_index in range(runs):
+            # Start from the hub path: no shortcut, no SA between the spokes.
+            wait_for(lambda: not shortcuts(lab, "s1") and not shortcuts(lab, "s2") and not sas_to(lab, "s1", s2.nbma),
+                     30, "the previous shortcut did not expire", interval=0.2)
+            port = 40000 + run_index
+            receiver = subprocess.Popen(["ip", "netns", "exec", lab.ns("h2"), sys.executable, str(VOICE), "recv",
+                                         str(port), str(seconds + 3)], stdout=subprocess.PIPE, text=True)
+            time.sleep(0.3)
+            sent = json.loads(lab.exec_in("h1", [sys.executable, str(VOICE), "send", s2.host_address, str(port),
+                                                 "50", str(seconds)], timeout=seconds + 20).stdout)
+            got = json.loads(receiver.communicate(timeout=seconds + 20)[0])
+            check(got["received"] > 0, "nothing received")
+            lost = sent["sent"] - got["unique"]
+            setup_ms = None
+            esp = [f for f in wan.frames() if f["src"] == s1.nbma and f["dst"] == s2.nbma
+                   and f.get("kind") == "esp" and f["time"] >= sent["first_sent"]]
+            if esp:
+                setup_ms = (esp[0]["time"] - sent["first_sent"]) * 1000
+                setups.append(setup_ms)
+            print(f"run {run_index + 1}: sent {sent['sent']}, received {got['received']}, lost {lost}, "
+                  f"duplicated {got['duplicates']}, reordered {got['reordered']}, "
+                  f"set-up {setup_ms if setup_ms is None else round(setup_ms, 1)} ms", flush=True)
+            check(lost == 0, f"run {run_index + 1}: {lost} packets lost")
+            check(got["duplicates"] == 0, f"run {run_index + 1}: {got['duplicates']} duplicated")
+            check(setup_ms is not None, f"run {run_index + 1}: the flow never went direct")
+        # The daemon's own view (issue #4's figure): Traffic Indication received -> direct path active.
+        daemon = indication_to_active_ms(lab.logs("s1"))
+        if daemon:
+            print(f"s1's log, Traffic Indication -> shortcut active: median {statistics.median(daemon):.1f} ms "
+                  f"over {len(daemon)} shortcuts ({', '.join(f'{d:.0f}' for d in daemon)} ms)")
+        median = statistics.median(setups)
+        print(f"set-up time median {median:.1f} ms over {len(setups)} runs "
+              f"(min {min(setups):.1f}, max {max(setups):.1f})")
+        check(median <= 100, f"set-up median {median:.1f} ms > 100 ms")
+
+    # A short idle timeout so that each run starts on the hub path again.
+    run_lab(body, capture=True, idle_timeout=2)
+
+
+def log_time(line: str) -> float:
+    stamp = line.split()[0]  # 2026-11-27T11:36:48.923Z
+    return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + stamp[19:-1])
+
+
+def indication_to_active_ms(log: str) -> list[float]:
+    out, started = [], None
+    for line in log.splitlines():
+        if "after a traffic indication" in line:
+            started = log_time(line)
+        elif "-> active" in line and "connecting" in line and started is not None:
+            out.append((log_time(line) - started) * 1000)
+            started = None
+    return out
+
+
+@test
+def test_idle_expiry(_=None):
+    """Traffic stops -> after the idle timeout the SA is gone (list-sas), traffic flows through the hub
+    again, and new traffic makes a new shortcut."""
+
+    def body(lab, _):
+        s2 = lab.spoke(2)
+        check(ping(lab, "h1", s2.host_address).returncode == 0, "ping failed")
+        wait_for(lambda: active_shortcut(lab, "s1", s2.lan_prefix), 10, "no shortcut")
+        check(sas_to(lab, "s1", s2.nbma), "no SA from s1 to s2 while the shortcut is active")
+        started = time.monotonic()
+        wait_for(lambda: not shortcuts(lab, "s1"), 20, "the shortcut did not expire")
+        wait_for(lambda: not sas_to(lab, "s1", s2.nbma) and not sas_to(lab, "s2", lab.spoke(1).nbma), 10,
+                 "the SA between s1 and s2 is still there")
+        print(f"shortcut and SA gone {time.monotonic() - started:.1f} s after the traffic stopped (idle timeout 3 s)")
+        check(sas_to(lab, "s1", labmod.HUB_NBMA), "the tunnel to the hub went down too")
+        before = hairpins(lab)
+        check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "ping through the hub failed")
+        check(hairpins(lab) > before, "traffic did not go through the hub after the expiry")
+        wait_for(lambda: active_shortcut(lab, "s1", s2.lan_prefix), 10, "new traffic made no new shortcut")
+        check(sas_to(lab, "s1", s2.nbma), "no new SA")
+
+    run_lab(body, idle_timeout=3)
+
+
+@test
+def test_hub_restart(_=None):
+    """SIGKILL the hub while spokes are registered: restarted, it serves the registrations and answers
+    resolutions from SQLite before any spoke registers again."""
+
+    def body(lab, _):
+        before = {r["protocol"] for r in lab.registrations()}
+        lab.kill("hub", signal.SIGKILL)
+        lab.start_hub()
+        after = {r["protocol"] for r in lab.registrations()}
+        check(after == before, f"after kill -9: {sorted(after)}, before: {sorted(before)}")
+        s3 = lab.spoke(3)
+        check(ping(lab, "h1", s3.host_address, count=2).returncode == 0, "ping h1 -> h3 after the restart failed")
+        wait_for(lambda: active_shortcut(lab, "s1", s3.lan_prefix), 15, "no shortcut s1 -> s3 after the restart")
+        stats = hub_stats(lab)
+        check(packets(stats, "resolution-request", "received") >= 1, "the hub got no resolution request")
+        check(packets(stats, "registration-request", "received") == 0,
+              "a spoke registered again: the test proves nothing")
+        print(f"after kill -9: {len(after)} registrations served from SQLite, "
+              f"{packets(stats, 'resolution-request', 'received')} resolution request(s) handled, "
+              "0 registrations received")
+
+    run_lab(body)
+
+
+@test
+def test_nat(_=None):
+    """s3 sits behind an nftables masquerade: it registers (its IKE comes from the NAT's address), and
+    shortcuts to and from it work."""
+
+    def body(lab, _):
+        s1, s3 = lab.spoke(1), lab.spoke(3)
+        hub_sas = sas_to(lab, "hub", labmod.NAT_OUTSIDE)
+        check(hub_sas, "the hub has no SA with the NAT's address")
+        check(any(r["protocol"] == s3.overlay for r in lab.registrations()), "s3 not registered")
+        # To the NATted spoke ...
+        check(ping(lab, "h1", s3.host_address, count=3).returncode == 0, "h1 -> h3 failed")
+        wait_for(lambda: active_shortcut(lab, "s1", s3.lan_prefix), 15, "no shortcut s1 -> s3")
+        wait_for(lambda: sas_to(lab, "s1", labmod.NAT_OUTSIDE), 5, "no SA s1 <-> s3 (through the NAT)")
+        # ... and from it.
+        check(ping(lab, "h3", lab.spoke(2).host_address, count=3).returncode == 0, "h3 -> h2 failed")
+        wait_for(lambda: active_shortcut(lab, "s3", lab.spoke(2).lan_prefix), 15, "no shortcut s3 -> s2")
+        before = hairpins(lab)
+        check(ping(lab, "h1", s3.host_address, count=5, interval=0.1).returncode == 0, "h1 -> h3 direct failed")
+        check(ping(lab, "h3", lab.spoke(2).host_address, count=5, interval=0.1).returncode == 0,
+              "h3 -> h2 direct failed")
+        check(hairpins(lab) == before, "traffic with the NATted spoke still goes through the hub")
+
+    run_lab(body)
+
+
+@test
+def test_hostile_wan(_=None):
+    """Malformed NHRP and GRE from an unregistered address on the WAN are dropped and counted; nothing
+    crashes and legitimate traffic continues."""
+
+    def body(lab, _):
+        # The attacker: a namespace of its own on the WAN segment (deleted with the lab).
+        labmod.run(["ip", "netns", "add", lab.ns("evil")])
+        lab.exec_in("wan", ["ip", "link", "add", "evil", "type", "veth", "peer", "eth0", "netns", lab.ns("evil")])
+        lab.exec_in("wan", ["ip", "link", "set", "evil", "master", "br0", "up"])
+        lab.exec_in("evil", ["ip", "addr", "add", "203.0.113.66/24", "dev", "eth0"])
+        lab.exec_in("evil", ["ip", "link", "set", "eth0", "up"])
+        before = hub_stats(lab)
+        s2_before = lab.ctl("s2", "show", "stats", as_json=True)
+        sent = lab.exec_in("evil", [sys.executable, str(HERE / "hostile.py"), "203.0.113.66",
+                                   labmod.HUB_NBMA, lab.spoke(2).nbma], timeout=60).stdout
+        print(sent.strip())
+        for key in ("hub", "s1", "s2", "s3"):
+            check(labmod.pid_alive(lab.pids[key]), f"{key} died")
+        after = hub_stats(lab)
+        dropped_before = errors_total(before)
+        dropped_after = errors_total(after)
+        check(dropped_after > dropped_before, f"the hub counted no errors: {after['errors']} {after['transport']}")
+        check(after["registrations"] == before["registrations"], "the hostile input changed the registrations")
+        s2_after = lab.ctl("s2", "show", "stats", as_json=True)
+        check(errors_total(s2_after) > errors_total(s2_before), f"s2 counted nothing: {s2_after}")
+        check(ping(lab, "h1", lab.spoke(2).host_address, count=3).returncode == 0, "legitimate traffic broke")
+        print(f"hub: errors {dropped_before} -> {dropped_after}; s2: {errors_total(s2_before)} -> "
+              f"{errors_total(s2_after)}; all daemons alive; h1 -> h2 works")
+
+    run_lab(body)
+
+
+def errors_total(stats: dict) -> int:
+    total = sum(int(v) for v in stats.get("errors", {}).values())
+    transport = stats.get("transport", {})
+    total += sum(int(v) for k, v in transport.items() if k.startswith("dropped"))
+    dataplane = stats.get("dataplane", {})
+    total += int(dataplane.get("dropped", 0))
+    return total
+
+
+def main() -> int:
+    global BIN
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", type=Path, default=labmod.default_bin_dir())
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("tests", nargs="*")
+    args = parser.parse_args()
+    if args.list:
+        print("\n".join(TESTS))
+        return 0
+    BIN = args.bin.resolve()
+    names = list(TESTS) if not args.tests or args.tests == ["all"] else args.tests
+    failed = []
+    for name in names:
+        if name not in TESTS:
+            print(f"no test {name}; --list shows them", file=sys.stderr)
+            return 2
+        started = time.monotonic()
+        print(f"=== {name}: {TESTS[name].__doc__.split(chr(10))[0]}", flush=True)
+        try:
+            TESTS[name]()
+            print(f"--- {name}: passed in {time.monotonic() - started:.1f} s", flush=True)
+        except Exception as error:  # a failed check, a lab error, a timeout: all fail the test
+            traceback.print_exc()
+            print(f"--- {name}: FAILED: {error}", flush=True)
+            failed.append(name)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
