@@ -342,6 +342,13 @@ burst = {self.redirect_burst}
         # The hub's own overlay route to the spokes' LANs (for pings from the hub).
         self.exec_in("hub", ["ip", "route", "replace", "10.1.0.0/16", "dev", "advpnd0"])
 
+    @property
+    def tunnel_mtu(self) -> int:
+        """The overlay MTU that needs no fragmentation below it: the WAN's 1500 less the outer IPv4
+        and GRE-with-key headers (24), or, with strongSwan, kernel-libipsec's ipsec0 MTU (1400) less
+        the same 24: ESP is added outside that, by charon."""
+        return 1376 if self.provider == "strongswan" else 1476
+
     def spoke_config(self, spoke: Spoke) -> Path:
         d = self.node_dir(spoke.node)
         path = d / "spoke.toml"
@@ -351,7 +358,7 @@ protocol_address = "{spoke.overlay}"
 overlay_prefix_length = 24
 gre_key = {GRE_KEY}
 tun_name = "advpnd0"
-mtu = 1400
+mtu = {self.tunnel_mtu}
 control_socket = "{self.control_socket(spoke.node)}"
 log_level = "{self.log_level}"
 local_prefixes = ["{spoke.lan_prefix}"]
