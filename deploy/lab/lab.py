@@ -285,32 +285,11 @@ class Lab:
     def _load_hub_responder(self) -> None:
         """The hub's charon: one template any spoke may initiate to (GRE only, tunnel mode)."""
         d = self.node_dir("hub")
-        (d / "swanctl.conf").write_text(f"""connections {{
-  advpnd-spokes {{
-    version = 2
-    local_addrs = {HUB_NBMA}
-    remote_addrs = %any
-    proposals = aes256-sha256-modp2048
-    dpd_delay = 30s
-    mobike = no
-    local {{ auth = psk }}
-    remote {{ auth = psk }}
-    children {{
-      gre {{
-        local_ts = dynamic[gre]
-        # A spoke behind NAT proposes its own (private) address in tunnel
-        # mode; charon narrows this to it (vici/conn_builder.h).
-        remote_ts = 0.0.0.0/0[gre]
-        mode = tunnel
-        esp_proposals = aes256-sha256
-      }}
-    }}
-  }}
-}}
-secrets {{
-  ike-lab {{ secret = "{PSK}" }}
-}}
-""")
+        # The shipped example itself (its hub address is the lab's), so that it stays true.
+        example = (ROOT / "deploy" / "hub-swanctl.conf").read_text()
+        if HUB_NBMA not in example or '"change-me"' not in example:
+            raise LabError("deploy/hub-swanctl.conf no longer has the lab's hub address and the PSK placeholder")
+        (d / "swanctl.conf").write_text(example.replace('"change-me"', f'"{PSK}"'))
         self.swanctl("hub", "--load-all", "--noprompt", "--file", str(d / "swanctl.conf"))
 
     def hub_config(self) -> Path:

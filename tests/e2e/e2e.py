@@ -402,6 +402,10 @@ def test_nat(_=None):
         # ... and from it.
         check(ping(lab, "h3", lab.spoke(2).host_address, count=3).returncode == 0, "h3 -> h2 failed")
         wait_for(lambda: active_shortcut(lab, "s3", lab.spoke(2).lan_prefix), 15, "no shortcut s3 -> s2")
+        # The replies hair-pinned too, so the other ends made theirs; the NATted spoke's peers
+        # reach it over the SA it set up (their own IKE to its private address cannot).
+        wait_for(lambda: active_shortcut(lab, "s3", s1.lan_prefix), 15, "no shortcut s3 -> s1")
+        wait_for(lambda: active_shortcut(lab, "s2", s3.lan_prefix), 15, "no shortcut s2 -> s3")
         before = hairpins(lab)
         check(ping(lab, "h1", s3.host_address, count=5, interval=0.1).returncode == 0, "h1 -> h3 direct failed")
         check(ping(lab, "h3", lab.spoke(2).host_address, count=5, interval=0.1).returncode == 0,
