@@ -93,8 +93,8 @@ class Lab:
     def __init__(self, name: str = "advlab", bin_dir: Path | None = None, provider: str = "strongswan",
                  idle_timeout: int = 120, log_level: str = "info", redirect_rate_per_minute: int = 60,
                  redirect_burst: int = 5):
-        if len(name) > 8:
-            raise LabError("lab name: at most 8 characters (interface and namespace names)")
+        if not name.isalnum() or len(name) > 16:
+            raise LabError("lab name: letters and digits, at most 16 (it prefixes the namespaces)")
         self.name = name
         self.bin_dir = Path(bin_dir) if bin_dir else default_bin_dir()
         self.provider = provider
@@ -648,7 +648,7 @@ def hub_hairpins(stats: dict) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "demo", "status"])
-    parser.add_argument("--name", default="advlab", help="lab name (namespace prefix, at most 8 characters)")
+    parser.add_argument("--name", default="advlab", help="lab name (namespace prefix: letters and digits, at most 16)")
     parser.add_argument("--bin", type=Path, default=default_bin_dir(), help="folder with advpnd and advpnctl")
     parser.add_argument("--provider", choices=["strongswan", "none"], default="strongswan")
     parser.add_argument("--idle-timeout", type=int, default=None, help="shortcut idle timeout (s)")

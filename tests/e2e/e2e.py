@@ -65,9 +65,20 @@ def wait_for(predicate, timeout: float, message: str, interval: float = 0.05):
     raise Failure(f"{message} (within {timeout} s)")
 
 
+def sweep_stale_labs() -> None:
+    """Labs of e2e runs that were killed before they could clean up (named after their pid)."""
+    names = {ns.split("-")[0] for ns in labmod.run(["ip", "netns", "list"], check=False).stdout.split()
+             if ns.startswith("e2e") and "-" in ns}
+    for name in names:
+        pid = name.removeprefix("e2e")
+        if pid.isdigit() and not labmod.pid_alive(int(pid)) and int(pid) != os.getpid():
+            labmod.Lab(name=name, bin_dir=BIN).down(quiet=True)
+
+
 def make_lab(**kwargs) -> labmod.Lab:
-    # Short names: namespaces and interfaces carry them.
-    return labmod.Lab(name=f"e2e{os.getpid() % 100000}", bin_dir=BIN, **kwargs)
+    sweep_stale_labs()
+    # Short names: namespaces and interfaces carry them (pids fit: pid_max <= 4194304).
+    return labmod.Lab(name=f"e2e{os.getpid()}", bin_dir=BIN, **kwargs)
 
 
 def shortcuts(lab: labmod.Lab, node: str) -> list[dict]:
