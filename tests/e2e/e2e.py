@@ -175,7 +175,8 @@ def read_pcap(path: Path) -> list[dict]:
             continue
         ip = frame[14:]
         ihl = (ip[0] & 0x0F) * 4
-        entry = {"time": sec + frac / (1e9 if nano else 1e6), "proto": ip[9],
+        entry = {"time": sec + frac / (1e9 if nano else 1e6), "proto": ip[9], "tos": ip[1],
+                 "len": struct.unpack("!H", ip[2:4])[0],
                  "src": ".".join(map(str, ip[12:16])), "dst": ".".join(map(str, ip[16:20]))}
         if ip[9] == 17 and len(ip) >= ihl + 8:
             sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
@@ -347,6 +348,33 @@ def indication_to_active_ms(log: str) -> list[float]:
 
 
 @test
+def test_dscp(_=None):
+    """Voice marked EF keeps its DSCP on the WAN: the spokes copy it into the outer GRE header, through
+    the hub and on the direct path (clear GRE, `none` provider: kernel-libipsec's ESP does not copy it,
+    kernel ESP in tunnel mode does)."""
+
+    def body(lab, wan):
+        s1, s2 = lab.spoke(1), lab.spoke(2)
+        lab.exec_in("h1", [sys.executable, str(VOICE), "send", s2.host_address, "4000", "50", "2"], timeout=30)
+        frames = wan.stop()
+        voice = [f for f in frames if f["proto"] == 47 and f["src"] == s1.nbma and f["len"] >= 180]
+        check(len(voice) >= 90, f"only {len(voice)} voice frames from s1 on the WAN")
+        via_hub = [f for f in voice if f["dst"] == labmod.HUB_NBMA]
+        direct = [f for f in voice if f["dst"] == s2.nbma]
+        check(via_hub and direct, f"{len(via_hub)} via the hub, {len(direct)} direct: expected both")
+        wrong = [f for f in voice if f["tos"] >> 2 != 46]
+        check(not wrong, f"{len(wrong)} of {len(voice)} voice frames lost their DSCP: {wrong[:2]}")
+        # The hub forwards with the DSCP too.
+        forwarded = [f for f in frames if f["proto"] == 47 and f["src"] == labmod.HUB_NBMA and f["dst"] == s2.nbma
+                     and f["len"] >= 180]
+        check(forwarded and all(f["tos"] >> 2 == 46 for f in forwarded), "the hub dropped the DSCP")
+        print(f"{len(voice)} voice frames from s1 ({len(via_hub)} via the hub, {len(direct)} direct), "
+              f"{len(forwarded)} forwarded by the hub: all DSCP EF")
+
+    run_lab(body, capture=True, provider="none")
+
+
+@test
 def test_idle_expiry(_=None):
     """Traffic stops -> after the idle timeout the SA is gone (list-sas), traffic flows through the hub
     again, and new traffic makes a new shortcut."""
@@ -424,6 +452,29 @@ def test_nat(_=None):
         check(hairpins(lab) == before, "traffic with the NATted spoke still goes through the hub")
 
     run_lab(body)
+
+
+@test
+def test_nat_clear_gre(_=None):
+    """Without IPsec the NAT rewrites the GRE itself: the hub sees it (NHRP NAT extension), records
+    the spoke's post-NAT address, tells the spoke, and shortcuts to and from it use that address."""
+
+    def body(lab, _):
+        s1, s3 = lab.spoke(1), lab.spoke(3)
+        reg = [r for r in lab.registrations() if r["protocol"] == s3.overlay]
+        check(reg and reg[0]["nbma"] == s3.nbma and reg[0]["post_nat_nbma"] == labmod.NAT_OUTSIDE,
+              f"s3's registration: {reg}")
+        nhs = lab.ctl("s3", "show", "nhs", as_json=True)["nhs"][0]
+        check(labmod.NAT_OUTSIDE in json.dumps(nhs), f"s3 did not learn its post-NAT address: {nhs}")
+        check(ping(lab, "h1", s3.host_address, count=3).returncode == 0, "h1 -> h3 failed")
+        shortcut = wait_for(lambda: active_shortcut(lab, "s1", s3.lan_prefix), 15, "no shortcut s1 -> s3")
+        check(shortcut["peer_nbma"] == labmod.NAT_OUTSIDE, f"s1's shortcut to s3 goes to {shortcut['peer_nbma']}")
+        wait_for(lambda: active_shortcut(lab, "s3", s1.lan_prefix), 15, "no shortcut s3 -> s1")
+        before = hairpins(lab)
+        check(ping(lab, "h1", s3.host_address, count=5, interval=0.1).returncode == 0, "h1 -> h3 direct failed")
+        check(hairpins(lab) == before, "traffic with the NATted spoke still goes through the hub")
+
+    run_lab(body, provider="none")
 
 
 @test
