@@ -84,7 +84,14 @@ void TunnelBroker::on_tunnel(const IpAddress& peer, TunnelState state, const std
     if (auto it = waiting_.find(peer); it != waiting_.end()) {
       auto actions = std::move(it->second);
       waiting_.erase(it);
-      for (auto& action : actions) action();
+      std::erase_if(repeats_, [](const auto& timer) { return !timer->armed(); });
+      for (auto& action : actions) {
+        action();
+        auto& repeat = repeats_.emplace_back(timers_.make_timer([this, peer, action = std::move(action)] {
+          if (up_.contains(peer)) action();
+        }));
+        repeat->arm(kRepeatAfterSetup);
+      }
     }
   } else {
     up_.erase(peer);

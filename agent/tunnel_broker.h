@@ -10,7 +10,13 @@
 //    closed, strongswan-netns.md, every send before that failed);
 //  * the responder: a Resolution Reply goes straight to the requester's
 //    NBMA address, so, as on Cisco DMVPN phase 3, the tunnel to the
-//    requester is set up first and the reply sent over it (when_up);
+//    requester is set up first and the reply sent over it (when_up). An
+//    action that waited for a tunnel runs again kRepeatAfterSetup later:
+//    when both spokes got a redirect at once, both initiate IKE, and the
+//    end that answered one exchange installs its CHILD_SA (and may send
+//    through it) before the initiating end has installed its half (RFC 7296
+//    1.2), so the first reply can be lost; a duplicate reply is ignored by
+//    the requester, a lost one costs it a 1 s retransmission;
 //  * the shortcut layer, which sees the broker as its provider. Tunnel
 //    events go to it as well; ensure() of a peer whose tunnel is up already
 //    (an NHS, or set up for a reply) reports Up at once, which the provider
@@ -41,6 +47,7 @@ class TunnelBroker final : public shortcut::IpsecProvider {
   static constexpr Duration kNhsRetry = std::chrono::seconds(1);
   // Actions waiting for one peer's tunnel (replies to a burst of requests).
   static constexpr std::size_t kMaxWaitingPerPeer = 16;
+  static constexpr Duration kRepeatAfterSetup = std::chrono::milliseconds(20);
 
   TunnelBroker(shortcut::IpsecProvider& provider, TimerFactory& timers, PathUp path_up);
   ~TunnelBroker() override;
@@ -75,6 +82,7 @@ class TunnelBroker final : public shortcut::IpsecProvider {
   std::set<IpAddress> nhs_;
   std::set<IpAddress> up_;  // every peer the provider last reported Up
   std::map<IpAddress, std::vector<std::function<void()>>> waiting_;
+  std::vector<std::unique_ptr<Timer>> repeats_;  // kRepeatAfterSetup; fired ones are pruned
   std::unique_ptr<Timer> retry_timer_;
   std::set<IpAddress> retry_;
   struct Deferred {

@@ -255,6 +255,13 @@ TEST_CASE("mission: the responder brings the tunnel to the requester up before i
   m.settle();
   CHECK(b.agent->nhc().responder().answered() == 1);
   CHECK(a.shortcut(b_lan) == ShortcutState::Active);
+  // Sent once more a little later (a's half of the SA may not have been
+  // installed yet); a ignores the duplicate.
+  m.loop.advance(TunnelBroker::kRepeatAfterSetup);
+  m.settle();
+  CHECK(b.agent->nhc().responder().answered() == 2);
+  CHECK(a.shortcut(b_lan) == ShortcutState::Active);
+  CHECK(shortcut_ensures(a).size() == 1);
 
   // Now b wants a shortcut to a: the tunnel is up already, so it is Active
   // without waiting for an Up the provider would not repeat.
