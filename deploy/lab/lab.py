@@ -18,7 +18,8 @@ provider every node but the NAT box runs its own charon with
 kernel-libipsec (../shared notes "strongswan-netns.md": its own /run, GRE
 steered into table 220 which fails closed), so GRE never crosses the WAN in
 clear text: the spokes bring up their tunnels to the hub at start, and
-spoke-to-spoke tunnels only on demand. The hub's charon holds one
+spoke-to-spoke tunnels only on demand; clear GRE arriving from the WAN is
+dropped by nftables (GRE is accepted only after charon decrypted it). The hub's charon holds one
 responder template loaded with swanctl; the spokes' are loaded by advpnd.
 
 Everything a lab starts is recorded in /tmp/advpnd-lab/<lab>/state.json;
@@ -252,6 +253,12 @@ class Lab:
                 # and GRE to a peer without an SA fails closed there.
                 self.exec_in(node, ["ip", "rule", "add", "pref", "210", "ipproto", "gre", "lookup", "220"])
                 self.exec_in(node, ["ip", "route", "add", "unreachable", "default", "table", "220"])
+                # And inbound: GRE is only accepted once charon has decrypted it (it then
+                # arrives from ipsec0); clear GRE from the WAN is dropped and counted, so no
+                # one can register or inject overlay traffic without the IPsec credentials.
+                self.sh(node, "nft add table inet advpnd && "
+                              "nft add chain inet advpnd input '{ type filter hook input priority 0; }' && "
+                              "nft add rule inet advpnd input iifname eth0 meta l4proto gre counter drop")
 
     def _start_charon(self, node: str) -> None:
         d = self.node_dir(node)
@@ -471,6 +478,14 @@ psk = "{PSK}"
         self.pids = {}
         if not quiet:
             print(f"lab {self.name}: down")
+
+    def clear_gre_dropped(self, node: str) -> int:
+        """Packets of clear GRE from the WAN that the node's nftables rule dropped (strongswan)."""
+        out = self.exec_in(node, ["nft", "list", "table", "inet", "advpnd"]).stdout
+        for line in out.splitlines():
+            if "counter packets" in line:
+                return int(line.split("counter packets")[1].split()[0])
+        raise LabError(f"{node}: no GRE drop counter")
 
     def logs(self, node: str, name: str = "advpnd.log") -> str:
         path = self.node_dir(node) / name

@@ -477,22 +477,53 @@ def test_nat_clear_gre(_=None):
     run_lab(body, provider="none")
 
 
+def add_attacker(lab: labmod.Lab) -> None:
+    """A namespace of its own on the WAN segment, 203.0.113.66 (deleted with the lab)."""
+    labmod.run(["ip", "netns", "add", lab.ns("evil")])
+    lab.exec_in("wan", ["ip", "link", "add", "evil", "type", "veth", "peer", "eth0", "netns", lab.ns("evil")])
+    lab.exec_in("wan", ["ip", "link", "set", "evil", "master", "br0", "up"])
+    lab.exec_in("evil", ["ip", "addr", "add", "203.0.113.66/24", "dev", "eth0"])
+    lab.exec_in("evil", ["ip", "link", "set", "eth0", "up"])
+
+
 @test
-def test_hostile_wan(_=None):
-    """Malformed NHRP and GRE from an unregistered address on the WAN are dropped and counted; nothing
-    crashes and legitimate traffic continues."""
+def test_clear_gre_refused(_=None):
+    """With IPsec, GRE is accepted only from the SAs: clear GRE from the WAN (hostile frames and a
+    well-formed Registration Request claiming a spoke's address) never reaches the daemons and
+    changes nothing; it is dropped and counted at the door."""
 
     def body(lab, _):
-        # The attacker: a namespace of its own on the WAN segment (deleted with the lab).
-        labmod.run(["ip", "netns", "add", lab.ns("evil")])
-        lab.exec_in("wan", ["ip", "link", "add", "evil", "type", "veth", "peer", "eth0", "netns", lab.ns("evil")])
-        lab.exec_in("wan", ["ip", "link", "set", "evil", "master", "br0", "up"])
-        lab.exec_in("evil", ["ip", "addr", "add", "203.0.113.66/24", "dev", "eth0"])
-        lab.exec_in("evil", ["ip", "link", "set", "eth0", "up"])
+        add_attacker(lab)
+        before = lab.registrations()
+        hub_received = hub_stats(lab)["transport"]["frames_received"]
+        sent = lab.exec_in("evil", [sys.executable, str(HERE / "hostile.py"), "--register", "10.0.0.12",
+                                    "203.0.113.66", labmod.HUB_NBMA, lab.spoke(2).nbma], timeout=60).stdout
+        print(sent.strip())
+        time.sleep(0.5)
+        check(lab.registrations() == before, "clear GRE changed the hub's registrations")
+        check(hub_stats(lab)["transport"]["frames_received"] == hub_received,
+              "clear GRE from the WAN reached the hub daemon")
+        dropped = lab.clear_gre_dropped("hub")
+        check(dropped >= 200, f"the hub's nftables rule dropped only {dropped} clear GRE packets")
+        check(lab.clear_gre_dropped("s2") >= 200, "s2's nftables rule did not drop the clear GRE")
+        check(ping(lab, "h1", lab.spoke(2).host_address, count=3).returncode == 0, "legitimate traffic broke")
+        print(f"clear GRE dropped at the hub: {dropped} packets; registrations unchanged")
+
+    run_lab(body)
+
+
+@test
+def test_hostile_wan(_=None):
+    """Malformed NHRP and GRE from an unregistered address reach the daemons (clear GRE, `none`
+    provider) and are dropped and counted; nothing crashes and legitimate traffic continues."""
+
+    def body(lab, _):
+        add_attacker(lab)
         before = hub_stats(lab)
         s2_before = lab.ctl("s2", "show", "stats", as_json=True)
-        sent = lab.exec_in("evil", [sys.executable, str(HERE / "hostile.py"), "203.0.113.66",
-                                   labmod.HUB_NBMA, lab.spoke(2).nbma], timeout=60).stdout
+        registrations_before = packets(before, "registration-request", "received")
+        sent = lab.exec_in("evil", [sys.executable, str(HERE / "hostile.py"), "--register", "10.0.0.12",
+                                    "203.0.113.66", labmod.HUB_NBMA, lab.spoke(2).nbma], timeout=60).stdout
         print(sent.strip())
         for key in ("hub", "s1", "s2", "s3"):
             check(labmod.pid_alive(lab.pids[key]), f"{key} died")
@@ -501,13 +532,18 @@ def test_hostile_wan(_=None):
         dropped_after = errors_total(after)
         check(dropped_after > dropped_before, f"the hub counted no errors: {after['errors']} {after['transport']}")
         check(after["registrations"] == before["registrations"], "the hostile input changed the registrations")
+        # The well-formed hijack attempt reached the hub, which refused it (s2 registered 10.0.0.12 unique).
+        check(packets(after, "registration-request", "received") > registrations_before,
+              "the hijack attempt was not even parsed as a Registration Request")
+        owner = [r for r in lab.registrations() if r["protocol"] == "10.0.0.12"]
+        check(owner and owner[0]["nbma"] == lab.spoke(2).nbma, f"10.0.0.12 was taken over: {owner}")
         s2_after = lab.ctl("s2", "show", "stats", as_json=True)
         check(errors_total(s2_after) > errors_total(s2_before), f"s2 counted nothing: {s2_after}")
         check(ping(lab, "h1", lab.spoke(2).host_address, count=3).returncode == 0, "legitimate traffic broke")
         print(f"hub: errors {dropped_before} -> {dropped_after}; s2: {errors_total(s2_before)} -> "
               f"{errors_total(s2_after)}; all daemons alive; h1 -> h2 works")
 
-    run_lab(body)
+    run_lab(body, provider="none")
 
 
 def errors_total(stats: dict) -> int:
