@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import time
@@ -25,22 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "lab"))
 import lab as labmod  # noqa: E402
-
-
-def log_time(line: str) -> float:
-    stamp = line.split()[0]  # 2026-11-27T11:36:48.923Z
-    return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + stamp[19:-1])
-
-
-def setups_ms(log: str) -> list[float]:
-    out, started = [], None
-    for line in log.splitlines():
-        if "after a traffic indication" in line:
-            started = log_time(line)
-        elif "connecting -> active" in line and started is not None:
-            out.append((log_time(line) - started) * 1000)
-            started = None
-    return out
 
 
 def wait(predicate, timeout: float, what: str) -> None:
@@ -76,9 +59,9 @@ def main() -> int:
                                f".sendto(b'x' * 100, ('{s2.host_address}', 9))"])
             wait(lambda: any(s["state"] == "active" for s in
                              lab.ctl("s1", "show", "shortcuts", as_json=True)["shortcuts"]), 15, "no shortcut")
-            done = setups_ms(lab.logs("s1"))
+            done = labmod.shortcut_setups_ms(lab.logs("s1"))
             print(f"run {run + 1}: Traffic Indication -> direct path active {done[-1]:.1f} ms", flush=True)
-        figures = setups_ms(lab.logs("s1"))
+        figures = labmod.shortcut_setups_ms(lab.logs("s1"))
         print(f"{args.provider}: median {statistics.median(figures):.1f} ms over {len(figures)} runs "
               f"(min {min(figures):.1f}, max {max(figures):.1f})")
         return 0

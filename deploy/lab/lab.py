@@ -492,6 +492,25 @@ psk = "{PSK}"
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def log_time(line: str) -> float:
+    """The wall-clock time of an advpnd log line ("2026-11-27T11:36:48.923Z info ...")."""
+    stamp = line.split()[0]
+    return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone + float("0" + stamp[19:-1])
+
+
+def shortcut_setups_ms(log: str) -> list[float]:
+    """From a spoke's log: each Traffic Indication received ("resolving ... after a traffic
+    indication") to its shortcut's direct path ("connecting -> active"), in ms."""
+    out, started = [], None
+    for line in log.splitlines():
+        if "after a traffic indication" in line:
+            started = log_time(line)
+        elif "connecting -> active" in line and started is not None:
+            out.append((log_time(line) - started) * 1000)
+            started = None
+    return out
+
+
 def lab_namespaces(name: str) -> list[str]:
     out = run(["ip", "netns", "list"], check=False).stdout
     return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0].startswith(name + "-")]

@@ -231,20 +231,31 @@ TEST_CASE("TunnelBroker: a shortcut cannot take down the tunnel of an NHS; other
   CHECK(provider.terminated == std::vector<IpAddress>{peer});
 }
 
-TEST_CASE("mission: the responder brings the tunnel to the requester up before it answers (Cisco phase 3)") {
+// a's traffic to the LAN behind b hair-pins; the hub forwards a's resolution
+// to b, whose IPsec tunnels come up only when the test says so.
+struct ResponderMission {
+  ResponderMission() : hub(m.add_hub()), a(m.add_spoke("198.51.100.2", "10.0.0.2")), b(add_b(m)) {
+    b.provider.report(kHubNbma, shortcut::TunnelState::Up);
+    m.settle();
+    m.hairpin(hub, a, ip("192.168.2.20"));
+    m.settle();
+  }
+  static Spoke& add_b(Mission& m) {
+    m.ipsec_auto_up = false;
+    return m.add_spoke("198.51.100.3", "10.0.0.3", {}, [](SpokeAgentConfig& c) {
+      c.nhc.local_prefixes.push_back({ip("192.168.2.0"), 24});
+      c.nhc.register_local_prefixes = true;
+    });
+  }
   Mission m;
-  Hub& hub = m.add_hub();
-  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
-  m.ipsec_auto_up = false;
-  // A LAN behind b: the hub forwards resolutions for it to b, which answers.
-  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", {}, [](SpokeAgentConfig& c) {
-    c.nhc.local_prefixes.push_back({ip("192.168.2.0"), 24});
-    c.nhc.register_local_prefixes = true;
-  });
-  b.provider.report(kHubNbma, shortcut::TunnelState::Up);
-  m.settle();
-  m.hairpin(hub, a, ip("192.168.2.20"));
-  m.settle();
+  Hub& hub;
+  Spoke& a;
+  Spoke& b;
+};
+
+TEST_CASE("mission: the responder brings the tunnel to the requester up before it answers (Cisco phase 3)") {
+  ResponderMission r;
+  auto& [m, hub, a, b] = r;
   const Prefix b_lan = Prefix::of(ip("192.168.2.0"), 24);
   // b got the forwarded request and asked for a tunnel to a; no reply yet.
   CHECK(shortcut_ensures(b) == std::vector<IpAddress>{a.nbma});
@@ -272,19 +283,8 @@ TEST_CASE("mission: the responder brings the tunnel to the requester up before i
 }
 
 TEST_CASE("mission: a reply waiting for a tunnel that fails is dropped; the requester's retry gets through") {
-  Mission m;
-  Hub& hub = m.add_hub();
-  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
-  m.ipsec_auto_up = false;
-  // A LAN behind b: the hub forwards resolutions for it to b, which answers.
-  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", {}, [](SpokeAgentConfig& c) {
-    c.nhc.local_prefixes.push_back({ip("192.168.2.0"), 24});
-    c.nhc.register_local_prefixes = true;
-  });
-  b.provider.report(kHubNbma, shortcut::TunnelState::Up);
-  m.settle();
-  m.hairpin(hub, a, ip("192.168.2.20"));
-  m.settle();
+  ResponderMission r;
+  auto& [m, hub, a, b] = r;
   b.provider.report(a.nbma, shortcut::TunnelState::Failed, "IKE timeout");
   m.settle();
   CHECK(b.agent->nhc().responder().answered() == 0);

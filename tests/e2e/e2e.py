@@ -318,7 +318,7 @@ def test_voice(_=None):
             check(got["duplicates"] == 0, f"run {run_index + 1}: {got['duplicates']} duplicated")
             check(setup_ms is not None, f"run {run_index + 1}: the flow never went direct")
         # The daemon's own view (issue #4's figure): Traffic Indication received -> direct path active.
-        daemon = indication_to_active_ms(lab.logs("s1"))
+        daemon = labmod.shortcut_setups_ms(lab.logs("s1"))
         if daemon:
             print(f"s1's log, Traffic Indication -> shortcut active: median {statistics.median(daemon):.1f} ms "
                   f"over {len(daemon)} shortcuts ({', '.join(f'{d:.0f}' for d in daemon)} ms)")
@@ -329,49 +329,6 @@ def test_voice(_=None):
 
     # A short idle timeout so that each run starts on the hub path again.
     run_lab(body, capture=True, idle_timeout=2)
-
-
-def log_time(line: str) -> float:
-    stamp = line.split()[0]  # 2026-11-27T11:36:48.923Z
-    return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + stamp[19:-1])
-
-
-def indication_to_active_ms(log: str) -> list[float]:
-    out, started = [], None
-    for line in log.splitlines():
-        if "after a traffic indication" in line:
-            started = log_time(line)
-        elif "-> active" in line and "connecting" in line and started is not None:
-            out.append((log_time(line) - started) * 1000)
-            started = None
-    return out
-
-
-@test
-def test_dscp(_=None):
-    """Voice marked EF keeps its DSCP on the WAN: the spokes copy it into the outer GRE header, through
-    the hub and on the direct path (clear GRE, `none` provider: kernel-libipsec's ESP does not copy it,
-    kernel ESP in tunnel mode does)."""
-
-    def body(lab, wan):
-        s1, s2 = lab.spoke(1), lab.spoke(2)
-        lab.exec_in("h1", [sys.executable, str(VOICE), "send", s2.host_address, "4000", "50", "2"], timeout=30)
-        frames = wan.stop()
-        voice = [f for f in frames if f["proto"] == 47 and f["src"] == s1.nbma and f["len"] >= 180]
-        check(len(voice) >= 90, f"only {len(voice)} voice frames from s1 on the WAN")
-        via_hub = [f for f in voice if f["dst"] == labmod.HUB_NBMA]
-        direct = [f for f in voice if f["dst"] == s2.nbma]
-        check(via_hub and direct, f"{len(via_hub)} via the hub, {len(direct)} direct: expected both")
-        wrong = [f for f in voice if f["tos"] >> 2 != 46]
-        check(not wrong, f"{len(wrong)} of {len(voice)} voice frames lost their DSCP: {wrong[:2]}")
-        # The hub forwards with the DSCP too.
-        forwarded = [f for f in frames if f["proto"] == 47 and f["src"] == labmod.HUB_NBMA and f["dst"] == s2.nbma
-                     and f["len"] >= 180]
-        check(forwarded and all(f["tos"] >> 2 == 46 for f in forwarded), "the hub dropped the DSCP")
-        print(f"{len(voice)} voice frames from s1 ({len(via_hub)} via the hub, {len(direct)} direct), "
-              f"{len(forwarded)} forwarded by the hub: all DSCP EF")
-
-    run_lab(body, capture=True, provider="none")
 
 
 @test
