@@ -332,6 +332,33 @@ def test_voice(_=None):
 
 
 @test
+def test_dscp(_=None):
+    """Voice marked EF keeps its DSCP on the WAN: the spokes copy it into the outer GRE header, through
+    the hub and on the direct path (clear GRE, `none` provider: kernel-libipsec's ESP does not copy it,
+    kernel ESP in tunnel mode does)."""
+
+    def body(lab, wan):
+        s1, s2 = lab.spoke(1), lab.spoke(2)
+        lab.exec_in("h1", [sys.executable, str(VOICE), "send", s2.host_address, "4000", "50", "2"], timeout=30)
+        frames = wan.stop()
+        voice = [f for f in frames if f["proto"] == 47 and f["src"] == s1.nbma and f["len"] >= 180]
+        check(len(voice) >= 90, f"only {len(voice)} voice frames from s1 on the WAN")
+        via_hub = [f for f in voice if f["dst"] == labmod.HUB_NBMA]
+        direct = [f for f in voice if f["dst"] == s2.nbma]
+        check(via_hub and direct, f"{len(via_hub)} via the hub, {len(direct)} direct: expected both")
+        wrong = [f for f in voice if f["tos"] >> 2 != 46]
+        check(not wrong, f"{len(wrong)} of {len(voice)} voice frames lost their DSCP: {wrong[:2]}")
+        # The hub forwards with the DSCP too.
+        forwarded = [f for f in frames if f["proto"] == 47 and f["src"] == labmod.HUB_NBMA and f["dst"] == s2.nbma
+                     and f["len"] >= 180]
+        check(forwarded and all(f["tos"] >> 2 == 46 for f in forwarded), "the hub dropped the DSCP")
+        print(f"{len(voice)} voice frames from s1 ({len(via_hub)} via the hub, {len(direct)} direct), "
+              f"{len(forwarded)} forwarded by the hub: all DSCP EF")
+
+    run_lab(body, capture=True, provider="none")
+
+
+@test
 def test_idle_expiry(_=None):
     """Traffic stops -> after the idle timeout the SA is gone (list-sas), traffic flows through the hub
     again, and new traffic makes a new shortcut."""
