@@ -264,6 +264,7 @@ class Lab:
         d = self.node_dir(node)
         (d / "run").mkdir(parents=True, exist_ok=True)
         (d / "run" / "charon.pid").unlink(missing_ok=True)  # a SIGKILLed charon leaves it and refuses to start
+        self.vici_socket(node).unlink(missing_ok=True)  # and its socket, which would look ready at once
         (d / "strongswan.conf").write_text(f"""charon {{
   load_modular = no
   load = {CHARON_PLUGINS}
@@ -373,6 +374,11 @@ psk = "{PSK}"
                    pid=self.pids[spoke.node])
         # The other spokes' LANs are reached over the overlay.
         self.exec_in(spoke.node, ["ip", "route", "replace", "10.1.0.0/16", "dev", "advpnd0"])
+
+    def restart_charon(self, node: str) -> None:
+        self._start_charon(node)
+        if node == "hub":
+            self._load_hub_responder()
 
     def restart_spoke(self, node: str) -> None:
         self._start_spoke(self.spoke(node))

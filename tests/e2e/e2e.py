@@ -409,6 +409,29 @@ def test_hub_restart(_=None):
 
 
 @test
+def test_spoke_charon_restart(_=None):
+    """charon on a spoke is killed (-9) and started again: the spoke notices, brings its tunnel to the
+    hub up again, reloads its credentials and template, and shortcuts work again; the daemon keeps
+    running throughout."""
+
+    def body(lab, _):
+        s1, s2 = lab.spoke(1), lab.spoke(2)
+        lab.kill("charon-s1", signal.SIGKILL)
+        wait_for(lambda: "charon connection lost" in lab.logs("s1"), 5, "s1 did not notice charon going away")
+        lab.restart_charon("s1")
+        wait_for(lambda: sas_to(lab, "s1", labmod.HUB_NBMA), 15, "s1's tunnel to the hub did not come back")
+        check(labmod.pid_alive(lab.pids["s1"]), "advpnd on s1 died")
+        check(ping(lab, "h1", s2.host_address, count=3).returncode == 0, "h1 -> h2 failed after the restart")
+        wait_for(lambda: active_shortcut(lab, "s1", s2.lan_prefix), 15, "no shortcut after charon's restart")
+        wait_for(lambda: sas_to(lab, "s1", s2.nbma), 5, "no SA s1 <-> s2 after charon's restart")
+        # And the other way: s2 initiating to s1 needs s1's template, loaded again after the restart.
+        check(ping(lab, "h2", lab.spoke(1).host_address, count=3).returncode == 0, "h2 -> h1 failed")
+        wait_for(lambda: active_shortcut(lab, "s2", s1.lan_prefix), 15, "no shortcut s2 -> s1")
+
+    run_lab(body)
+
+
+@test
 def test_nat(_=None):
     """s3 sits behind an nftables masquerade: it registers (its IKE comes from the NAT's address), and
     shortcuts to and from it work."""
