@@ -444,6 +444,29 @@ def test_spoke_charon_restart(_=None):
 
 
 @test
+def test_wrong_psk(_=None):
+    """A spoke with the wrong IPsec key never gets a tunnel, so it never registers (nothing leaves in
+    clear text); it says why and keeps retrying with backoff; the other spokes are unaffected."""
+
+    def body(lab, wan):
+        time.sleep(3)
+        nhs = lab.ctl("s2", "show", "nhs", as_json=True)["nhs"][0]
+        check(nhs["state"] != "registered", f"s2 registered without IPsec: {nhs}")
+        check(not any(r["protocol"] == "10.0.0.12" for r in lab.registrations()), "the hub has s2's registration")
+        log = lab.logs("s2")
+        check("tunnel failed" in log and "203.0.113.1" in log, "s2's log does not say its NHS tunnel failed")
+        reasons = [line for line in log.splitlines() if "tunnel failed" in line]
+        print(f"s2: {reasons[-1].split('spoke: ', 1)[-1][:160]}")
+        retries = sum("-> loading (retry)" in line for line in log.splitlines())
+        check(retries >= 1, f"s2 did not retry its tunnel (backoff from 1 s)")
+        frames = wan.stop()
+        check(not [f for f in frames if f["proto"] == 47], "clear GRE on the WAN")
+        check(ping(lab, "h1", lab.spoke(3).host_address, count=3).returncode == 0, "h1 -> h3 failed")
+
+    run_lab(body, capture=True, spoke_psk={"s2": "not-the-lab-psk-0123456789"})
+
+
+@test
 def test_nat(_=None):
     """s3 sits behind an nftables masquerade: it registers (its IKE comes from the NAT's address), and
     shortcuts to and from it work."""
