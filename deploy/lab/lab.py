@@ -653,9 +653,13 @@ def demo(bin_dir: Path, idle_timeout: int) -> int:
                   "no shortcut on spoke1")
         show(lab, "s1", "show", "shortcuts")
         print(f"$ swanctl --list-sas   (spoke1's charon)")
-        for sa in lab.sas("s1"):
+        sas = lab.sas("s1")
+        for sa in sas:
             print(f"  {sa['name']}: {sa['state']} to {sa['remote-host']}, "
                   f"{len(sa['children'])} CHILD_SA(s) {[c.get('state') for c in sa['children']]}")
+        if sum(sa["remote-host"] == s2.nbma for sa in sas) > 1:
+            print("  (two to spoke2: the ping's replies hair-pinned too, so both spokes were redirected at\n"
+                  "   once and each set up a tunnel; both carry traffic and both go at the idle timeout)")
         before = hub_hairpins(lab.ctl("hub", "show", "stats", as_json=True))
         ping = lab.exec_in("h1", ["ping", "-c", "5", "-i", "0.2", "-W", "2", s2.host_address], check=False)
         print(ping.stdout.strip().splitlines()[-1])
