@@ -77,6 +77,7 @@ void TunnelBroker::on_tunnel(const IpAddress& peer, TunnelState state, const std
   const bool nhs = nhs_.contains(peer);
   if (state == TunnelState::Up) {
     const bool first = up_.insert(peer).second;
+    if (nhs) nhs_errors_.erase(peer);
     if (nhs && first) {
       log::info(kLog, "NHS " + peer.to_string() + ": tunnel up (" + reason + ")");
       if (path_up_) path_up_(peer);
@@ -100,6 +101,7 @@ void TunnelBroker::on_tunnel(const IpAddress& peer, TunnelState state, const std
                           " (" + reason + "): " + std::to_string(it->second.size()) + " waiting reply(s) dropped");
       waiting_.erase(it);
     }
+    if (nhs) nhs_errors_[peer] = std::string(state == TunnelState::Down ? "down: " : "failed: ") + reason;
     if (nhs && state == TunnelState::Down) {
       log::warning(kLog, "NHS " + peer.to_string() + ": tunnel down (" + reason + "); bringing it up again");
       retry_.insert(peer);

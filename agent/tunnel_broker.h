@@ -60,6 +60,12 @@ class TunnelBroker final : public shortcut::IpsecProvider {
   // ensure() succeeds; dropped (with a log line) if the tunnel fails.
   void when_up(const IpAddress& peer, std::function<void()> action);
   [[nodiscard]] bool up(const IpAddress& peer) const { return up_.contains(peer); }
+  // Why the tunnel to an NHS last failed or went down; empty while it is up
+  // (advpnctl show nhs).
+  [[nodiscard]] std::string nhs_tunnel_error(const IpAddress& nhs_nbma) const {
+    const auto it = nhs_errors_.find(nhs_nbma);
+    return it == nhs_errors_.end() ? std::string{} : it->second;
+  }
 
   // shortcut::IpsecProvider, for the shortcut layer.
   void set_listener(Listener listener) override { shortcut_listener_ = std::move(listener); }
@@ -81,6 +87,7 @@ class TunnelBroker final : public shortcut::IpsecProvider {
   Listener shortcut_listener_;
   std::set<IpAddress> nhs_;
   std::set<IpAddress> up_;  // every peer the provider last reported Up
+  std::map<IpAddress, std::string> nhs_errors_;
   std::map<IpAddress, std::vector<std::function<void()>>> waiting_;
   std::vector<std::unique_ptr<Timer>> repeats_;  // kRepeatAfterSetup; fired ones are pruned
   std::unique_ptr<Timer> retry_timer_;

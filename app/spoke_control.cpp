@@ -31,7 +31,9 @@ ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
           .field("failures", s.failures)
           .field("holding_time", s.granted_holding_time)
           .field("own_nat_address", s.own_nat_address.to_string())
-          .field("last_error", s.last_error);
+          .field("last_error", s.last_error)
+          .field("tunnel_up", agent.tunnels().up(s.nhs_nbma))
+          .field("tunnel_error", agent.tunnels().nhs_tunnel_error(s.nhs_nbma));
       w.key("last_reply_unix");
       s.last_reply_unix ? w.value(*s.last_reply_unix) : w.null();
       w.key("next_event_s");
@@ -40,14 +42,19 @@ ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
       s.expires_in ? w.value(seconds(*s.expires_in)) : w.null();
       w.end_object();
     }
-    w.end_array().field("up", agent.nhc().servers().up_count()).end_object();
+    w.end_array()
+        .field("up", agent.nhc().servers().up_count())
+        .field("ipsec_provider", agent.tunnels().name())
+        .end_object();
     return {true, w.take() + "\n"};
   }
-  TextTable table({"NHS NBMA", "PROTOCOL", "PRIO", "STATE", "LAST REPLY", "NEXT", "EXPIRES", "FAILURES", "NAT"});
+  TextTable table(
+      {"NHS NBMA", "PROTOCOL", "PRIO", "STATE", "TUNNEL", "LAST REPLY", "NEXT", "EXPIRES", "FAILURES", "NAT"});
   for (const spoke::NhsStatus& s : servers) {
     table.add_row({s.nhs_nbma.to_string(),
                    s.nhs_protocol.empty() ? "?" : s.nhs_protocol.to_string() + (s.protocol_learned ? " (learned)" : ""),
                    std::to_string(s.priority), std::string(spoke::to_string(s.state)),
+                   agent.tunnels().up(s.nhs_nbma) ? "up" : "down",
                    s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", human(s.next_event_in),
                    human(s.expires_in), std::to_string(s.failures),
                    s.own_nat_address.empty() ? "-" : s.own_nat_address.to_string()});
@@ -55,7 +62,10 @@ ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
   std::string out = table.render();
   for (const spoke::NhsStatus& s : servers) {
     if (!s.last_error.empty()) out += s.nhs_nbma.to_string() + ": " + s.last_error + "\n";
+    const std::string tunnel = agent.tunnels().nhs_tunnel_error(s.nhs_nbma);
+    if (!tunnel.empty()) out += s.nhs_nbma.to_string() + ": tunnel " + tunnel + "\n";
   }
+  out += "IPsec provider: " + std::string(agent.tunnels().name()) + "\n";
   return {true, out};
 }
 

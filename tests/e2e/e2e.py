@@ -227,8 +227,11 @@ def test_registration(_=None):
             check(by_protocol[spoke.overlay]["nbma"] == spoke.nbma, f"wrong NBMA for {spoke.node}: {regs}")
             lan = spoke.lan_prefix.split("/")[0]
             check(any(r["protocol"] == lan and r["prefix_len"] == 24 for r in regs), f"{spoke.lan_prefix} missing")
-            nhs = lab.ctl(spoke.node, "show", "nhs", as_json=True)["nhs"]
-            check(nhs and nhs[0]["state"] == "registered", f"{spoke.node}: {nhs}")
+            shown = lab.ctl(spoke.node, "show", "nhs", as_json=True)
+            nhs = shown["nhs"]
+            check(nhs and nhs[0]["state"] == "registered" and nhs[0]["tunnel_up"] and not nhs[0]["tunnel_error"],
+                  f"{spoke.node}: {shown}")
+            check(shown["ipsec_provider"] == "strongswan", f"{spoke.node}: {shown}")
         # The SQLite file holds what advpnctl shows (read-only: the hub keeps writing it).
         db = sqlite3.connect(f"file:{lab.node_dir('hub') / 'hub.db'}?mode=ro", uri=True)
         rows = db.execute("SELECT * FROM binding").fetchall()
@@ -452,6 +455,10 @@ def test_wrong_psk(_=None):
         time.sleep(3)
         nhs = lab.ctl("s2", "show", "nhs", as_json=True)["nhs"][0]
         check(nhs["state"] != "registered", f"s2 registered without IPsec: {nhs}")
+        check(not nhs["tunnel_up"] and "AUTHENTICATION_FAILED" in nhs["tunnel_error"],
+              f"advpnctl show nhs does not say why: {nhs}")
+        text = lab.ctl("s2", "show", "nhs")
+        check("down" in text and "tunnel failed" in text, f"the table does not say why:\n{text}")
         check(not any(r["protocol"] == "10.0.0.12" for r in lab.registrations()), "the hub has s2's registration")
         log = lab.logs("s2")
         check("tunnel failed" in log and "203.0.113.1" in log, "s2's log does not say its NHS tunnel failed")
