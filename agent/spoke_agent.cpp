@@ -1,5 +1,7 @@
 #include "agent/spoke_agent.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace advpnd::agent {
@@ -41,6 +43,12 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
   nhc_.responder().set_reply_gate([this](const IpAddress& requester_nbma, std::function<void()> send) {
     tunnels_.when_up(requester_nbma, std::move(send));
   });
+  // The NHC takes purges from its NHSs and the peers it answered; a peer we shortcut to may too.
+  nhc_.set_purge_authorizer([this](const IpAddress& source) {
+    const auto shortcuts = shortcuts_.list();
+    return std::any_of(shortcuts.begin(), shortcuts.end(),
+                       [&](const shortcut::ShortcutInfo& s) { return s.peer_nbma == source; });
+  });
   nhc_.set_purge_handler([this](const spoke::PurgedBinding& purged) {
     log::info(kLog, "purge of " + purged.protocol.to_string() + " from " + purged.purged_by.to_string());
     shortcuts_.on_purge(purged.protocol);
@@ -48,6 +56,7 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
 }
 
 SpokeAgent::~SpokeAgent() {
+  nhc_.set_purge_authorizer(nullptr);
   nhc_.responder().set_reply_gate(nullptr);
   nhc_.set_traffic_indication_handler(nullptr);
   nhc_.set_purge_handler(nullptr);

@@ -186,6 +186,12 @@ void Nhc::handle_resolution_request(const NbmaFrame& frame, const nhrp::Packet& 
 }
 
 void Nhc::handle_purge_request(const NbmaFrame& frame, const nhrp::Packet& packet) {
+  if (!servers_.is_nhs(frame.outer_source) && !responder_.knows_peer(frame.outer_source) &&
+      !(purge_authorizer_ && purge_authorizer_(frame.outer_source))) {
+    stats_.count_error("purge request from a station that is neither NHS nor peer");
+    log::info(kLog, "ignored a purge request from " + frame.outer_source.to_string() + ": neither NHS nor peer");
+    return;
+  }
   for (const PurgedBinding& purged : responder_.on_purge_request(frame, packet)) {
     if (on_purge_) on_purge_(purged);
   }

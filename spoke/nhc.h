@@ -91,6 +91,14 @@ class Nhc {
 
   void set_traffic_indication_handler(IndicationHandler handler) { on_indication_ = std::move(handler); }
   void set_purge_handler(PurgeHandler handler) { on_purge_ = std::move(handler); }
+  // RFC 2332 5.2.5: a Purge Request comes from the station that gave us the
+  // information: an NHS, or a peer we resolved or answered. Purges from our
+  // NHSs and from peers in the responder's cache are always taken; from
+  // anyone else only if this says the source is such a peer (a shortcut's).
+  // Others are counted and dropped, unanswered: no one else can tear down
+  // our shortcuts.
+  using PurgeAuthorizer = std::function<bool(const IpAddress& source_nbma)>;
+  void set_purge_authorizer(PurgeAuthorizer authorizer) { purge_authorizer_ = std::move(authorizer); }
   // Frames that are not NHRP (GRE 0x0800/0x86DD): the user-space dataplane's.
   void set_data_frame_handler(DataHandler handler) { on_data_ = std::move(handler); }
 
@@ -127,6 +135,7 @@ class Nhc {
   NhsSet servers_;
   ResolutionClient resolution_;
   Responder responder_;
+  PurgeAuthorizer purge_authorizer_;
   IndicationHandler on_indication_;
   PurgeHandler on_purge_;
   DataHandler on_data_;

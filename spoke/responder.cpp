@@ -1,5 +1,7 @@
 #include "spoke/responder.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 #include "spoke/nat_extension.h"
 
@@ -116,6 +118,11 @@ void Responder::cache_requester(const nhrp::Packet& request, const IpAddress& re
   binding.mtu = cie != nullptr ? cie->mtu : 0;
   binding.expires = clock_.now() + std::chrono::seconds(binding.holding_time);
   peers_.upsert(binding, clock_.now());
+}
+
+bool Responder::knows_peer(const IpAddress& nbma) const {
+  const auto bindings = peers_.all(clock_.now());
+  return std::any_of(bindings.begin(), bindings.end(), [&](const PeerBinding& b) { return b.nbma == nbma; });
 }
 
 std::vector<PurgedBinding> Responder::on_purge_request(const NbmaFrame& frame, const nhrp::Packet& request) {

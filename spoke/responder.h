@@ -74,6 +74,8 @@ class Responder {
   // The prefix length we answer `target` with, or nullopt if not ours.
   [[nodiscard]] std::optional<std::uint8_t> serves(const IpAddress& target) const;
   [[nodiscard]] const PeerCache& peers() const { return peers_; }
+  // A requester we answered (and cached) sent from `nbma`.
+  [[nodiscard]] bool knows_peer(const IpAddress& nbma) const;
   [[nodiscard]] std::uint64_t answered() const { return answered_; }
   [[nodiscard]] std::uint64_t refused() const { return refused_; }
 

@@ -15,6 +15,8 @@
 #include "fakes/fake_loop.h"
 #include "fakes/in_memory_fabric.h"
 #include "hub/next_hop_server.h"
+#include "nhrp/builders.h"
+#include "nhrp/codec.h"
 
 namespace advpnd::agent {
 namespace {
@@ -368,6 +370,46 @@ TEST_CASE("mission: a purge from the hub removes the shortcut the same way") {
   m.settle();
   CHECK_FALSE(a.shortcut(b_host).has_value());
   CHECK_FALSE(a.dataplane.route(b_host).has_value());
+  CHECK(a.provider.terminated == std::vector<IpAddress>{b.nbma});
+}
+
+// A Purge Request to `to`, for `protocol`, as `from` (NBMA transport) sends it.
+void send_purge(fakes::FabricTransport& from, const IpAddress& from_protocol, const Spoke& to,
+                const IpAddress& protocol) {
+  nhrp::PurgeRequestSpec spec;
+  spec.sender = {from.local_address(), from_protocol, nhrp::Dialect::Cisco, std::nullopt};
+  spec.dst_protocol = to.protocol;
+  spec.request_id = 77;
+  nhrp::Cie cie;
+  cie.prefix_length = 32;
+  cie.protocol = protocol;
+  spec.cies.push_back(cie);
+  auto bytes = nhrp::encode(nhrp::build_purge_request(spec));
+  REQUIRE(bytes.ok());
+  REQUIRE(from.send(to.nbma, nhrp::kGreProtocolNhrp, *bytes, 0).ok());
+}
+
+TEST_CASE("mission: a purge from the shortcut's peer removes it; one from a stranger does not (RFC 2332 5.2.5)") {
+  Mission m;
+  Hub& hub = m.add_hub();
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  auto stranger = m.fabric.create_endpoint(ip("198.51.100.66"));
+  REQUIRE(stranger.ok());
+  m.settle();
+  m.hairpin(hub, a, b.protocol);
+  m.settle();
+  const Prefix b_host = Prefix::host(b.protocol);
+  REQUIRE(a.shortcut(b_host) == ShortcutState::Active);
+
+  send_purge(**stranger, ip("10.0.0.66"), a, b.protocol);
+  m.settle();
+  CHECK(a.shortcut(b_host) == ShortcutState::Active);
+  CHECK(a.agent->nhc().stats().error_count("purge request from a station that is neither NHS nor peer") == 1);
+
+  send_purge(*b.transport, b.protocol, a, b.protocol);
+  m.settle();
+  CHECK_FALSE(a.shortcut(b_host).has_value());
   CHECK(a.provider.terminated == std::vector<IpAddress>{b.nbma});
 }
 

@@ -177,18 +177,64 @@ TEST_CASE("responder: Purge Requests addressed to us clear the peer cache; a rep
   CHECK(peer.received[0].type == PacketType::PurgeReply);
   CHECK(peer.received[0].request_id == 8);
 
-  // N set: no reply (RFC 2332 5.2.5).
+  // The peer resolves through us again (it is a known peer once more) ...
+  peer.send(kSpokeBNbma, request_from(peer, peer_protocol, ip("192.168.2.7"), 11));
+  net.run();
+  REQUIRE(b.nhc->responder().peers().size() == 1);
+  peer.received.clear();
+  // ... sends one addressed to someone else: ignored ...
   spec.no_reply = true;
-  spec.request_id = 9;
-  peer.send(kSpokeBNbma, nhrp::build_purge_request(spec));
-  // Addressed to someone else: ignored.
   spec.dst_protocol = ip("10.0.0.66");
   spec.request_id = 10;
   peer.send(kSpokeBNbma, nhrp::build_purge_request(spec));
   net.run();
-  CHECK(peer.received.size() == 1);
+  CHECK(purged.size() == 1);
+  // ... then purges with N set: no reply (RFC 2332 5.2.5).
+  spec.dst_protocol = kSpokeBProtocol;
+  spec.request_id = 9;
+  peer.send(kSpokeBNbma, nhrp::build_purge_request(spec));
+  net.run();
+  CHECK(peer.received.empty());
   CHECK(purged.size() == 2);
   CHECK(b.nhc->stats().error_count("purge request for another station") == 1);
+}
+
+TEST_CASE("responder: a Purge Request from a station that is neither NHS nor peer is ignored, unanswered") {
+  Network net;
+  net.add_hub(kHub1Nbma, kHub1Protocol);
+  TestSpoke& b = net.add_spoke(spoke_b_with_lan());
+  RawStation& stranger = net.add_station(ip("198.51.100.66"));
+  RawStation& peer = net.add_station(ip("198.51.100.50"));
+  std::vector<PurgedBinding> purged;
+  b.nhc->set_purge_handler([&](const PurgedBinding& p) { purged.push_back(p); });
+  net.run();
+  // A real peer of b's, which the stranger tries to have forgotten.
+  peer.send(kSpokeBNbma, request_from(peer, ip("10.0.0.50"), ip("192.168.2.7"), 7));
+  net.run();
+  REQUIRE(b.nhc->responder().peers().size() == 1);
+
+  nhrp::PurgeRequestSpec spec;
+  spec.sender = {stranger.nbma, ip("10.0.0.66"), nhrp::Dialect::Cisco, std::nullopt};
+  spec.dst_protocol = kSpokeBProtocol;
+  spec.request_id = 1;
+  nhrp::Cie cie;
+  cie.prefix_length = 0xFF;
+  cie.protocol = ip("10.0.0.50");
+  spec.cies.push_back(cie);
+  stranger.send(kSpokeBNbma, nhrp::build_purge_request(spec));
+  net.run();
+  CHECK(purged.empty());
+  CHECK(b.nhc->responder().peers().size() == 1);
+  CHECK(stranger.received.empty());
+  CHECK(b.nhc->stats().error_count("purge request from a station that is neither NHS nor peer") == 1);
+
+  // With an authorizer that knows the stranger (a shortcut peer of the agent's), it is taken.
+  b.nhc->set_purge_authorizer([&](const IpAddress& source) { return source == stranger.nbma; });
+  spec.request_id = 2;
+  stranger.send(kSpokeBNbma, nhrp::build_purge_request(spec));
+  net.run();
+  CHECK(purged.size() == 1);
+  CHECK(b.nhc->responder().peers().size() == 0);
 }
 
 TEST_CASE("responder: when a spoke leaves, the hub purges what it told resolvers; the NHC passes it on") {
