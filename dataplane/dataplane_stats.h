@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/clock.h"
+#include "base/ip_address.h"
 #include "shortcut/dataplane.h"
 
 namespace advpnd::dataplane {
@@ -52,6 +53,9 @@ class DropCounters {
  public:
   void add(DropReason reason, std::uint64_t count = 1) { counts_[static_cast<std::size_t>(reason)] += count; }
   [[nodiscard]] std::uint64_t operator[](DropReason reason) const { return counts_[static_cast<std::size_t>(reason)]; }
+  // Counts one drop and logs it at the 1st, 2nd, 4th, 8th ... of its reason
+  // (a flood of drops must not become a flood of log lines).
+  void record(DropReason reason, std::string_view device, const IpAddress& about);
   [[nodiscard]] std::uint64_t total() const {
     std::uint64_t sum = 0;
     for (const std::uint64_t count : counts_) sum += count;

@@ -1,19 +1,12 @@
 #include "dataplane/hub_dataplane.h"
 
-#include <bit>
 #include <string>
 
-#include "base/log.h"
 #include "dataplane/ipv4_packet.h"
 #include "dataplane/overlay_frame.h"
 #include "nhrp/types.h"
 
 namespace advpnd::dataplane {
-namespace {
-
-constexpr const char* kLog = "hub-dataplane";
-
-}  // namespace
 
 HubDataplane::HubDataplane(HubDataplaneConfig config, PacketDevice& device, NbmaTransport& transport,
                            hub::NextHopServer& nhs, const Clock& clock)
@@ -129,12 +122,7 @@ void HubDataplane::on_device_burst(PacketBurst packets) {
 }
 
 void HubDataplane::drop(DropReason reason, const IpAddress& about) {
-  stats_.drops.add(reason);
-  const std::uint64_t count = stats_.drops[reason];
-  if (!std::has_single_bit(count)) return;
-  log::warning(kLog, "on " + device_.name() + ": dropped (" + std::string(to_string(reason)) + ")" +
-                         (about.empty() ? std::string() : " about " + about.to_string()) + ", " +
-                         std::to_string(count) + " so far");
+  stats_.drops.record(reason, device_.name(), about);
 }
 
 }  // namespace advpnd::dataplane

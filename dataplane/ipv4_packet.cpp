@@ -66,25 +66,16 @@ std::uint16_t ipv4_checksum(std::span<const std::byte> data) {
 
 Result<InnerIpv4, InnerIpv4Error> parse_inner_ipv4(std::span<const std::byte> packet) {
   if (packet.empty() || (std::to_integer<unsigned>(packet[0]) >> 4U) != 4) return fail(InnerIpv4Error::NotIpv4);
-  ByteReader reader(packet);
-  InnerIpv4 h;
-  std::uint8_t version_ihl = 0;
-  std::uint16_t identification = 0;
-  std::uint16_t checksum = 0;
-  std::span<const std::byte> source;
-  std::span<const std::byte> destination;
-  if (!reader.read_u8(version_ihl) || !reader.read_u8(h.tos) || !reader.read_u16(h.total_length) ||
-      !reader.read_u16(identification) || !reader.read_u16(h.fragment) || !reader.read_u8(h.ttl) ||
-      !reader.read_u8(h.protocol) || !reader.read_u16(checksum) || !reader.read_bytes(4, source) ||
-      !reader.read_bytes(4, destination)) {
-    return fail(InnerIpv4Error::Truncated);
+  auto header = platform::parse_ipv4_header(packet);
+  if (header) return *header;
+  switch (header.error().code) {
+    case platform::Ipv4Errc::Truncated: return fail(InnerIpv4Error::Truncated);
+    case platform::Ipv4Errc::BadHeaderLength: return fail(InnerIpv4Error::BadHeaderLength);
+    case platform::Ipv4Errc::BadTotalLength: return fail(InnerIpv4Error::BadTotalLength);
+    case platform::Ipv4Errc::NotVersion4:
+    case platform::Ipv4Errc::Fragment: break;  // checked above / not refused by parse_ipv4_header
   }
-  h.header_size = static_cast<std::size_t>(version_ihl & 0x0fU) * 4;
-  if (h.header_size < kIpv4HeaderSize || h.header_size > packet.size()) return fail(InnerIpv4Error::BadHeaderLength);
-  if (h.total_length < h.header_size || h.total_length > packet.size()) return fail(InnerIpv4Error::BadTotalLength);
-  h.source.assign(source);
-  h.destination.assign(destination);
-  return h;
+  return fail(InnerIpv4Error::NotIpv4);
 }
 
 bool may_send_icmp_error_about(const InnerIpv4& header, std::span<const std::byte> packet) {

@@ -15,28 +15,19 @@
 
 #include "base/ip_address.h"
 #include "base/result.h"
+#include "platform/ipv4_header.h"
 
 namespace advpnd::dataplane {
 
-inline constexpr std::size_t kIpv4HeaderSize = 20;  // RFC 791: IHL 5
+inline constexpr std::size_t kIpv4HeaderSize = platform::kIpv4MinHeaderSize;
 inline constexpr std::uint8_t kIpProtocolIcmp = 1;
-inline constexpr std::uint16_t kFlagDontFragment = 0x4000;  // RFC 791: flags bit 1
-inline constexpr std::uint16_t kFlagMoreFragments = 0x2000;
-inline constexpr std::uint16_t kFragmentOffsetMask = 0x1fff;
+inline constexpr std::uint16_t kFlagDontFragment = platform::kIpv4DontFragment;
+inline constexpr std::uint16_t kFlagMoreFragments = platform::kIpv4MoreFragments;
+inline constexpr std::uint16_t kFragmentOffsetMask = platform::kIpv4FragmentOffsetMask;
 
-struct InnerIpv4 {
-  std::size_t header_size = 0;  // IHL * 4
-  std::uint8_t tos = 0;         // DSCP + ECN (RFC 2474, RFC 3168)
-  std::uint16_t total_length = 0;
-  std::uint16_t fragment = 0;  // flags + offset
-  std::uint8_t ttl = 0;
-  std::uint8_t protocol = 0;
-  IpAddress source;
-  IpAddress destination;
-
-  [[nodiscard]] bool dont_fragment() const { return (fragment & kFlagDontFragment) != 0; }
-  [[nodiscard]] std::uint16_t fragment_offset() const { return fragment & kFragmentOffsetMask; }
-};
+// The header fields the dataplane routes on: the outer header's parser and
+// type (platform/ipv4_header.h), without its refusal of fragments.
+using InnerIpv4 = platform::Ipv4Header;
 
 enum class InnerIpv4Error : std::uint8_t {
   NotIpv4,          // empty, or version other than 4 (IPv6 is not carried yet)

@@ -2,7 +2,6 @@
 #include "dataplane/spoke_dataplane.h"
 
 #include <algorithm>
-#include <bit>
 
 #include "base/log.h"
 #include "nhrp/types.h"
@@ -138,12 +137,7 @@ void SpokeDataplane::on_frame(const NbmaFrame& frame) {
 }
 
 void SpokeDataplane::drop(DropReason reason, const IpAddress& about) {
-  stats_.drops.add(reason);
-  const std::uint64_t count = stats_.drops[reason];
-  if (!std::has_single_bit(count)) return;
-  log::warning(kLog, "on " + device_.name() + ": dropped (" + std::string(to_string(reason)) + ")" +
-                         (about.empty() ? std::string() : " about " + about.to_string()) + ", " +
-                         std::to_string(count) + " so far");
+  stats_.drops.record(reason, device_.name(), about);
 }
 
 }  // namespace advpnd::dataplane

@@ -3,12 +3,6 @@
 #include "base/byte_io.h"
 
 namespace advpnd::platform {
-namespace {
-
-constexpr std::uint16_t kMoreFragments = 0x2000;
-constexpr std::uint16_t kFragmentOffsetMask = 0x1fff;
-
-}  // namespace
 
 std::string Ipv4Error::message() const {
   const std::string got = std::to_string(received);
@@ -30,11 +24,10 @@ std::string Ipv4Error::message() const {
 }
 
 // RFC 791 section 3.1.
-Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data) {
+Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data) {
   ByteReader reader(data);
   std::uint8_t version_ihl = 0;
-  Ipv4Packet packet;
-  Ipv4Header& h = packet.header;
+  Ipv4Header h;
   std::uint16_t identification = 0;
   std::uint16_t checksum = 0;
   std::span<const std::byte> source;
@@ -54,14 +47,20 @@ Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data)
   if (h.total_length < h.header_size || h.total_length > data.size()) {
     return fail(Ipv4Error{Ipv4Errc::BadTotalLength, data.size(), h.total_length});
   }
-  if ((h.fragment & (kMoreFragments | kFragmentOffsetMask)) != 0) {
-    return fail(Ipv4Error{Ipv4Errc::Fragment, data.size(), h.fragment});
-  }
   h.source.assign(source);
   h.destination.assign(destination);
+  return h;
+}
+
+Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data) {
+  auto header = parse_ipv4_header(data);
+  if (!header) return fail(header.error());
+  const Ipv4Header& h = *header;
+  if ((h.fragment & (kIpv4MoreFragments | kIpv4FragmentOffsetMask)) != 0) {
+    return fail(Ipv4Error{Ipv4Errc::Fragment, data.size(), h.fragment});
+  }
   // Options (IHL > 5) are skipped, not interpreted: nothing in them concerns GRE.
-  packet.payload = data.subspan(h.header_size, h.total_length - h.header_size);
-  return packet;
+  return Ipv4Packet{h, data.subspan(h.header_size, h.total_length - h.header_size)};
 }
 
 }  // namespace advpnd::platform

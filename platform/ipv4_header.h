@@ -3,7 +3,7 @@
 // receive"). Parsed with the checked reader, every length validated before
 // use (STYLE.md "validate before interpreting"): version, IHL >= 5 (options
 // allowed), IHL within the bytes received, total length between IHL and the
-// bytes received.
+// bytes received. The dataplane parses overlay packets with the same code.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +18,9 @@ namespace advpnd::platform {
 
 inline constexpr std::size_t kIpv4MinHeaderSize = 20;  // RFC 791: IHL 5
 inline constexpr std::uint8_t kIpProtocolGre = 47;     // IANA protocol number, RFC 2784
+inline constexpr std::uint16_t kIpv4DontFragment = 0x4000;   // RFC 791: flags bit 1
+inline constexpr std::uint16_t kIpv4MoreFragments = 0x2000;  // flags bit 2
+inline constexpr std::uint16_t kIpv4FragmentOffsetMask = 0x1fff;
 
 struct Ipv4Header {
   std::size_t header_size = 0;  // IHL * 4, options included
@@ -28,6 +31,9 @@ struct Ipv4Header {
   std::uint8_t protocol = 0;
   IpAddress source;
   IpAddress destination;
+
+  [[nodiscard]] bool dont_fragment() const { return (fragment & kIpv4DontFragment) != 0; }
+  [[nodiscard]] std::uint16_t fragment_offset() const { return fragment & kIpv4FragmentOffsetMask; }
 };
 
 struct Ipv4Packet {
@@ -45,6 +51,11 @@ struct Ipv4Error {
   [[nodiscard]] std::string message() const;
 };
 
+// The header alone: version, IHL and total length checked against the bytes
+// there; fragments are fine (an overlay packet may be one).
+[[nodiscard]] Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data);
+// A whole packet from a raw socket: the header, and no fragment (the kernel
+// reassembles before raw delivery).
 [[nodiscard]] Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data);
 
 }  // namespace advpnd::platform

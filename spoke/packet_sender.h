@@ -4,15 +4,14 @@
 // failures, replies that match nothing ...).
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "base/ip_address.h"
 #include "base/nbma_transport.h"
 #include "nhrp/packet.h"
+#include "nhrp/packet_stats.h"
 #include "nhrp/types.h"
 
 namespace advpnd::spoke {
@@ -20,23 +19,7 @@ namespace advpnd::spoke {
 // Cisco originates NHRP with outer TOS 0xC0 (NHRP-WIRE.md 1.1).
 inline constexpr std::uint8_t kNhrpTos = 0xC0;
 
-struct NhcStats {
-  std::array<std::uint64_t, nhrp::kMaxPacketType + 1> received{};
-  std::array<std::uint64_t, nhrp::kMaxPacketType + 1> sent{};
-  std::map<std::string, std::uint64_t> errors;  // reason -> count
-
-  void count_received(nhrp::PacketType type) { ++received[static_cast<std::size_t>(type)]; }
-  void count_sent(nhrp::PacketType type) { ++sent[static_cast<std::size_t>(type)]; }
-  void count_error(const std::string& reason) { ++errors[reason]; }
-  [[nodiscard]] std::uint64_t error_count(const std::string& reason) const {
-    auto it = errors.find(reason);
-    return it == errors.end() ? 0 : it->second;
-  }
-  [[nodiscard]] std::uint64_t sent_count(nhrp::PacketType type) const { return sent[static_cast<std::size_t>(type)]; }
-  [[nodiscard]] std::uint64_t received_count(nhrp::PacketType type) const {
-    return received[static_cast<std::size_t>(type)];
-  }
-};
+using NhcStats = nhrp::PacketStats;
 
 // Encodes a packet and sends it over the transport as GRE protocol 0x2001,
 // counting what went out and what failed. Shared by the registration
