@@ -155,9 +155,11 @@ bool NextHopServer::authenticated(const NbmaFrame& frame, const nhrp::Packet& pa
   return false;
 }
 
-bool NextHopServer::has_unknown_compulsory_extension(const nhrp::Packet& packet) const {
+// RFC 2332 5.3: a compulsory extension we do not know refuses the request
+// with Error Indication "Unrecognized Extension".
+bool NextHopServer::extensions_understood(const NbmaFrame& frame, const nhrp::Packet& packet) {
   using nhrp::ExtensionType;
-  return std::any_of(packet.extensions.begin(), packet.extensions.end(), [](const nhrp::Extension& ext) {
+  const bool unknown_compulsory = std::any_of(packet.extensions.begin(), packet.extensions.end(), [](const nhrp::Extension& ext) {
     switch (ext.type()) {
       case ExtensionType::End:
       case ExtensionType::ResponderAddress:
@@ -170,6 +172,11 @@ bool NextHopServer::has_unknown_compulsory_extension(const nhrp::Packet& packet)
     }
     return ext.compulsory();
   });
+  if (!unknown_compulsory) return true;
+  stats_.count_error("unrecognized compulsory extension");
+  send_error_indication(frame.outer_source, nhrp::ErrorCode::UnrecognizedExtension, 0, frame.payload,
+                        packet.src_protocol);
+  return false;
 }
 
 void NextHopServer::send(const IpAddress& destination, const nhrp::Packet& packet) {

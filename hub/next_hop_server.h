@@ -98,7 +98,8 @@ class NextHopServer {
   void handle_malformed(const NbmaFrame& frame, const nhrp::DecodeError& error);
 
   // RFC 2332 5.3: a responder refuses a compulsory extension it does not know.
-  [[nodiscard]] bool has_unknown_compulsory_extension(const nhrp::Packet& packet) const;
+  // False (counted, Error Indication sent) for an unknown compulsory extension.
+  [[nodiscard]] bool extensions_understood(const NbmaFrame& frame, const nhrp::Packet& packet);
   [[nodiscard]] bool authenticated(const NbmaFrame& frame, const nhrp::Packet& packet);
   void forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame);
 

@@ -16,6 +16,18 @@ std::uint8_t normalized_prefix(std::uint8_t prefix, const IpAddress& protocol) {
 std::string describe(const IpAddress& protocol, std::uint8_t prefix, const IpAddress& nbma) {
   return protocol.to_string() + "/" + std::to_string(prefix) + " at " + nbma.to_string();
 }
+
+db::AuditEvent audit_event(const db::Binding& binding, db::AuditKind kind, std::int64_t at, const std::string& reason) {
+  db::AuditEvent event;
+  event.at = at;
+  event.kind = kind;
+  event.nbma = binding.key.nbma;
+  event.post_nat_nbma = binding.post_nat_nbma;
+  event.protocol = binding.key.protocol;
+  event.prefix_len = binding.key.prefix_len;
+  event.reason = reason;
+  return event;
+}
 }  // namespace
 
 std::vector<db::Binding> NextHopServer::effective_bindings(const IpAddress& protocol, std::uint8_t prefix) const {
@@ -38,15 +50,7 @@ void NextHopServer::stage_binding(const db::Binding& binding, db::AuditKind kind
   if (!present) ++batch_delta_;
   batch_[binding.key] = binding;
   (void)store_.stage_upsert(binding);
-  db::AuditEvent event;
-  event.at = binding.registered_at;
-  event.kind = kind;
-  event.nbma = binding.key.nbma;
-  event.post_nat_nbma = binding.post_nat_nbma;
-  event.protocol = binding.key.protocol;
-  event.prefix_len = binding.key.prefix_len;
-  event.reason = reason;
-  (void)store_.stage_audit(event);
+  (void)store_.stage_audit(audit_event(binding, kind, binding.registered_at, reason));
 }
 
 void NextHopServer::stage_removal(const db::Binding& binding, db::AuditKind kind, const std::string& reason) {
@@ -56,15 +60,7 @@ void NextHopServer::stage_removal(const db::Binding& binding, db::AuditKind kind
   batch_[binding.key] = std::nullopt;
   batch_gone_.push_back(binding);
   (void)store_.stage_remove(binding.key);
-  db::AuditEvent event;
-  event.at = clock_.unix_seconds();
-  event.kind = kind;
-  event.nbma = binding.key.nbma;
-  event.post_nat_nbma = binding.post_nat_nbma;
-  event.protocol = binding.key.protocol;
-  event.prefix_len = binding.key.prefix_len;
-  event.reason = reason;
-  (void)store_.stage_audit(event);
+  (void)store_.stage_audit(audit_event(binding, kind, clock_.unix_seconds(), reason));
 }
 
 void NextHopServer::stage_audit(db::AuditKind kind, const nhrp::Packet& request, const NbmaFrame& frame,
@@ -81,13 +77,7 @@ void NextHopServer::stage_audit(db::AuditKind kind, const nhrp::Packet& request,
 }
 
 void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Packet& request) {
-  if (!authenticated(frame, request)) return;
-  if (has_unknown_compulsory_extension(request)) {
-    stats_.count_error("unrecognized compulsory extension");
-    send_error_indication(frame.outer_source, nhrp::ErrorCode::UnrecognizedExtension, 0, frame.payload,
-                          request.src_protocol);
-    return;
-  }
+  if (!authenticated(frame, request) || !extensions_understood(frame, request)) return;
   // For this NHS: its own address, or the client's own when it does not
   // know the NHS's yet (FRR `nhs dynamic`, RFC 2332 5.2.3).
   if (request.dst_protocol != config_.protocol && request.dst_protocol != request.src_protocol &&

@@ -28,13 +28,7 @@ void regenerate_auth(nhrp::Packet& packet, const std::optional<std::string>& pas
 }  // namespace
 
 void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request) {
-  if (!authenticated(frame, request)) return;
-  if (has_unknown_compulsory_extension(request)) {
-    stats_.count_error("unrecognized compulsory extension");
-    send_error_indication(frame.outer_source, nhrp::ErrorCode::UnrecognizedExtension, 0, frame.payload,
-                          request.src_protocol);
-    return;
-  }
+  if (!authenticated(frame, request) || !extensions_understood(frame, request)) return;
   // RFC 2332 5.3.2: an NHS finding itself in the Forward Transit record has a loop.
   if (lists_station(request.find_extension(nhrp::ExtensionType::ForwardTransit), config_.nbma)) {
     stats_.count_error("loop detected");
