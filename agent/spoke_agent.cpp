@@ -25,9 +25,8 @@ shortcut::Resolution to_resolution(const spoke::ResolutionResult& result) {
 }  // namespace
 
 void SpokeAgent::NhcResolver::resolve(const IpAddress& target, Done done) {
-  nhc_.resolve(target, [done = std::move(done)](const spoke::ResolutionResult& result) {
-    done(to_resolution(result));
-  });
+  nhc_.resolve(target,
+               [done = std::move(done)](const spoke::ResolutionResult& result) { done(to_resolution(result)); });
 }
 
 SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortcut::IpsecProvider& provider,

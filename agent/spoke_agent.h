@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
+#include "agent/tunnel_broker.h"
 #include "base/clock.h"
 #include "base/nbma_transport.h"
-#include "agent/tunnel_broker.h"
 #include "shortcut/shortcut_manager.h"
 #include "spoke/nhc.h"
 

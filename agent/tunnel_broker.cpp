@@ -10,9 +10,8 @@ using shortcut::TunnelState;
 
 TunnelBroker::TunnelBroker(shortcut::IpsecProvider& provider, TimerFactory& timers, PathUp path_up)
     : provider_(provider), timers_(timers), path_up_(std::move(path_up)) {
-  provider_.set_listener([this](const IpAddress& peer, TunnelState state, const std::string& reason) {
-    on_tunnel(peer, state, reason);
-  });
+  provider_.set_listener(
+      [this](const IpAddress& peer, TunnelState state, const std::string& reason) { on_tunnel(peer, state, reason); });
   retry_timer_ = timers_.make_timer([this] {
     auto peers = std::move(retry_);
     retry_.clear();
@@ -97,8 +96,8 @@ void TunnelBroker::on_tunnel(const IpAddress& peer, TunnelState state, const std
   } else {
     up_.erase(peer);
     if (auto it = waiting_.find(peer); it != waiting_.end()) {
-      log::info(kLog, "tunnel to " + peer.to_string() + " " + (state == TunnelState::Down ? "down" : "failed") +
-                          " (" + reason + "): " + std::to_string(it->second.size()) + " waiting reply(s) dropped");
+      log::info(kLog, "tunnel to " + peer.to_string() + " " + (state == TunnelState::Down ? "down" : "failed") + " (" +
+                          reason + "): " + std::to_string(it->second.size()) + " waiting reply(s) dropped");
       waiting_.erase(it);
     }
     if (nhs) nhs_errors_[peer] = std::string(state == TunnelState::Down ? "down: " : "failed: ") + reason;

@@ -120,10 +120,9 @@ ControlReply show_stats(const agent::SpokeAgent& agent, bool json) {
     return {true, w.take() + "\n"};
   }
   std::string out = packet_count_tables(s.received, s.sent, s.errors);
-  out += "\nshortcuts: " + std::to_string(sc.established) + " established, " + std::to_string(sc.failed) +
-         " failed, " + std::to_string(sc.closed_idle) + " closed idle, " + std::to_string(sc.refreshed) +
-         " refreshed; indications " + std::to_string(sc.indications) + " (" + std::to_string(sc.indications_ignored) +
-         " ignored)\n";
+  out += "\nshortcuts: " + std::to_string(sc.established) + " established, " + std::to_string(sc.failed) + " failed, " +
+         std::to_string(sc.closed_idle) + " closed idle, " + std::to_string(sc.refreshed) + " refreshed; indications " +
+         std::to_string(sc.indications) + " (" + std::to_string(sc.indications_ignored) + " ignored)\n";
   return {true, out};
 }
 
@@ -136,7 +135,8 @@ ControlReply spoke_control(agent::SpokeAgent& agent, std::string_view command) {
   if (args.size() == 2 && args[0] == "show" && args[1] == "nhs") return show_nhs(agent, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "shortcuts") return show_shortcuts(agent, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(agent, json);
-  return {false, "unknown command \"" + std::string(command) + "\"; a spoke knows: show nhs, show shortcuts, show stats\n"};
+  return {false,
+          "unknown command \"" + std::string(command) + "\"; a spoke knows: show nhs, show shortcuts, show stats\n"};
 }
 
 }  // namespace advpnd::app

@@ -69,11 +69,15 @@ Result<InnerIpv4, InnerIpv4Error> parse_inner_ipv4(std::span<const std::byte> pa
   auto header = platform::parse_ipv4_header(packet);
   if (header) return *header;
   switch (header.error().code) {
-    case platform::Ipv4Errc::Truncated: return fail(InnerIpv4Error::Truncated);
-    case platform::Ipv4Errc::BadHeaderLength: return fail(InnerIpv4Error::BadHeaderLength);
-    case platform::Ipv4Errc::BadTotalLength: return fail(InnerIpv4Error::BadTotalLength);
+    case platform::Ipv4Errc::Truncated:
+      return fail(InnerIpv4Error::Truncated);
+    case platform::Ipv4Errc::BadHeaderLength:
+      return fail(InnerIpv4Error::BadHeaderLength);
+    case platform::Ipv4Errc::BadTotalLength:
+      return fail(InnerIpv4Error::BadTotalLength);
     case platform::Ipv4Errc::NotVersion4:
-    case platform::Ipv4Errc::Fragment: break;  // checked above / not refused by parse_ipv4_header
+    case platform::Ipv4Errc::Fragment:
+      break;  // checked above / not refused by parse_ipv4_header
   }
   return fail(InnerIpv4Error::NotIpv4);
 }

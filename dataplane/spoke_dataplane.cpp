@@ -1,9 +1,9 @@
-#include "dataplane/overlay_frame.h"
 #include "dataplane/spoke_dataplane.h"
 
 #include <algorithm>
 
 #include "base/log.h"
+#include "dataplane/overlay_frame.h"
 #include "nhrp/types.h"
 
 namespace advpnd::dataplane {

@@ -71,7 +71,8 @@ nhrp::Sender NextHopServer::sender() const {
 nhrp::Cie NextHopServer::own_cie(std::uint16_t holding_time) const {
   nhrp::Cie cie;
   // Responder CIE prefix: newer IOS 32, RFC and FRR 0 (NHRP-WIRE.md 7.2).
-  cie.prefix_length = config_.dialect == nhrp::Dialect::Cisco ? static_cast<std::uint8_t>(config_.protocol.bit_width()) : 0;
+  cie.prefix_length =
+      config_.dialect == nhrp::Dialect::Cisco ? static_cast<std::uint8_t>(config_.protocol.bit_width()) : 0;
   cie.mtu = config_.mtu;
   cie.holding_time = holding_time;
   cie.nbma = config_.nbma;
@@ -107,11 +108,16 @@ void NextHopServer::on_frame(const NbmaFrame& frame) {
 void NextHopServer::handle(const NbmaFrame& frame, nhrp::Packet& packet) {
   using nhrp::PacketType;
   switch (packet.type) {
-    case PacketType::RegistrationRequest: return handle_registration(frame, packet);
-    case PacketType::ResolutionRequest: return handle_resolution_request(frame, packet);
-    case PacketType::ResolutionReply: return handle_resolution_reply(frame, packet);
-    case PacketType::PurgeRequest: return handle_purge_request(frame, packet);
-    case PacketType::PurgeReply: return handle_purge_reply(frame, packet);
+    case PacketType::RegistrationRequest:
+      return handle_registration(frame, packet);
+    case PacketType::ResolutionRequest:
+      return handle_resolution_request(frame, packet);
+    case PacketType::ResolutionReply:
+      return handle_resolution_reply(frame, packet);
+    case PacketType::PurgeRequest:
+      return handle_purge_request(frame, packet);
+    case PacketType::PurgeReply:
+      return handle_purge_reply(frame, packet);
     case PacketType::ErrorIndication:
       // Never answered (RFC 2332 5.2.7); logged, it names a problem a peer saw with us.
       stats_.count_error("received error indication " + std::string(nhrp::to_string(packet.error_code)));
@@ -134,8 +140,8 @@ void NextHopServer::handle_malformed(const NbmaFrame& frame, const nhrp::DecodeE
       frame.payload.size() > 17 &&
       frame.payload[17] == std::byte{static_cast<std::uint8_t>(nhrp::PacketType::ErrorIndication)};
   if (error.indication() == nhrp::ErrorCode::None || about_error_indication) return;
-  send_error_indication(frame.outer_source, error.indication(), static_cast<std::uint16_t>(error.offset),
-                        frame.payload, readable_source_protocol(frame.payload));
+  send_error_indication(frame.outer_source, error.indication(), static_cast<std::uint16_t>(error.offset), frame.payload,
+                        readable_source_protocol(frame.payload));
 }
 
 bool NextHopServer::authenticated(const NbmaFrame& frame, const nhrp::Packet& packet) {
@@ -159,19 +165,20 @@ bool NextHopServer::authenticated(const NbmaFrame& frame, const nhrp::Packet& pa
 // with Error Indication "Unrecognized Extension".
 bool NextHopServer::extensions_understood(const NbmaFrame& frame, const nhrp::Packet& packet) {
   using nhrp::ExtensionType;
-  const bool unknown_compulsory = std::any_of(packet.extensions.begin(), packet.extensions.end(), [](const nhrp::Extension& ext) {
-    switch (ext.type()) {
-      case ExtensionType::End:
-      case ExtensionType::ResponderAddress:
-      case ExtensionType::ForwardTransit:
-      case ExtensionType::ReverseTransit:
-      case ExtensionType::Authentication:
-      case ExtensionType::VendorPrivate:
-      case ExtensionType::CiscoNatAddress:
-        return false;
-    }
-    return ext.compulsory();
-  });
+  const bool unknown_compulsory =
+      std::any_of(packet.extensions.begin(), packet.extensions.end(), [](const nhrp::Extension& ext) {
+        switch (ext.type()) {
+          case ExtensionType::End:
+          case ExtensionType::ResponderAddress:
+          case ExtensionType::ForwardTransit:
+          case ExtensionType::ReverseTransit:
+          case ExtensionType::Authentication:
+          case ExtensionType::VendorPrivate:
+          case ExtensionType::CiscoNatAddress:
+            return false;
+        }
+        return ext.compulsory();
+      });
   if (!unknown_compulsory) return true;
   stats_.count_error("unrecognized compulsory extension");
   send_error_indication(frame.outer_source, nhrp::ErrorCode::UnrecognizedExtension, 0, frame.payload,
@@ -184,8 +191,8 @@ void NextHopServer::send(const IpAddress& destination, const nhrp::Packet& packe
   auto written = nhrp::encode(packet, send_buffer_);
   if (!written) {
     stats_.count_error("encode: " + written.error().message());
-    log::error(kLog, "cannot encode " + std::string(nhrp::to_string(packet.type)) + " for " +
-                         destination.to_string() + ": " + written.error().message());
+    log::error(kLog, "cannot encode " + std::string(nhrp::to_string(packet.type)) + " for " + destination.to_string() +
+                         ": " + written.error().message());
     return;
   }
   auto sent = transport_.send(destination, nhrp::kGreProtocolNhrp, send_buffer_, kNhrpTos);

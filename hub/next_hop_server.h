@@ -136,10 +136,10 @@ class NextHopServer {
   std::map<db::BindingKey, std::optional<db::Binding>> batch_;
   std::vector<PendingReply> pending_;
   std::vector<db::Binding> batch_gone_;  // removed or replaced: purge their resolvers after commit
-  std::vector<std::string> batch_log_;    // "registered ..." lines: logged once the batch is durable
+  std::vector<std::string> batch_log_;   // "registered ..." lines: logged once the batch is durable
   std::map<db::BindingKey, std::unordered_map<IpAddress, Resolver>> resolvers_;  // by requester NBMA
   std::size_t resolver_count_ = 0;
-  db::BindingKey resolver_sweep_cursor_;  // where the next sweep slice starts
+  db::BindingKey resolver_sweep_cursor_;              // where the next sweep slice starts
   std::map<std::uint32_t, OutstandingPurge> purges_;  // by request ID
   // Requests this hub forwarded, by (request ID, requester protocol address):
   // only their replies are relayed back (RFC 2332 5.3.3), until the deadline.

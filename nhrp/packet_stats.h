@@ -26,9 +26,7 @@ struct PacketStats {
     return it == errors.end() ? 0 : it->second;
   }
   [[nodiscard]] std::uint64_t sent_count(PacketType type) const { return sent[static_cast<std::size_t>(type)]; }
-  [[nodiscard]] std::uint64_t received_count(PacketType type) const {
-    return received[static_cast<std::size_t>(type)];
-  }
+  [[nodiscard]] std::uint64_t received_count(PacketType type) const { return received[static_cast<std::size_t>(type)]; }
 };
 
 }  // namespace advpnd::nhrp

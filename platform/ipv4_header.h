@@ -16,8 +16,8 @@
 
 namespace advpnd::platform {
 
-inline constexpr std::size_t kIpv4MinHeaderSize = 20;  // RFC 791: IHL 5
-inline constexpr std::uint8_t kIpProtocolGre = 47;     // IANA protocol number, RFC 2784
+inline constexpr std::size_t kIpv4MinHeaderSize = 20;        // RFC 791: IHL 5
+inline constexpr std::uint8_t kIpProtocolGre = 47;           // IANA protocol number, RFC 2784
 inline constexpr std::uint16_t kIpv4DontFragment = 0x4000;   // RFC 791: flags bit 1
 inline constexpr std::uint16_t kIpv4MoreFragments = 0x2000;  // flags bit 2
 inline constexpr std::uint16_t kIpv4FragmentOffsetMask = 0x1fff;

@@ -4,9 +4,7 @@
 
 namespace advpnd::vici {
 
-std::string conn_name(std::string_view prefix, const IpAddress& peer) {
-  return std::string(prefix) + peer.to_string();
-}
+std::string conn_name(std::string_view prefix, const IpAddress& peer) { return std::string(prefix) + peer.to_string(); }
 
 namespace {
 

@@ -21,7 +21,7 @@
 namespace advpnd::vici {
 
 struct ChildSa {
-  std::string name;   // CHILD_SA config name
+  std::string name;  // CHILD_SA config name
   std::uint64_t unique_id = 0;
   std::string state;  // INSTALLED, REKEYING, REKEYED, DELETING, ...
   std::string mode;   // TUNNEL, TRANSPORT
@@ -29,7 +29,7 @@ struct ChildSa {
   std::uint64_t bytes_out = 0;
   std::uint64_t packets_in = 0;
   std::uint64_t packets_out = 0;
-  std::optional<std::uint64_t> use_in;   // seconds since the last packet; absent if none yet
+  std::optional<std::uint64_t> use_in;  // seconds since the last packet; absent if none yet
   std::optional<std::uint64_t> use_out;
   std::vector<std::string> remote_ts;  // "198.51.100.3/32[gre]"
 

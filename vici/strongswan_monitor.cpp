@@ -95,8 +95,8 @@ void StrongswanProvider::poll() {
     poll_again_ = true;
     return;
   }
-  const bool any_up = std::any_of(peers_.begin(), peers_.end(),
-                                  [](const auto& entry) { return entry.second->state == PeerState::Up; });
+  const bool any_up =
+      std::any_of(peers_.begin(), peers_.end(), [](const auto& entry) { return entry.second->state == PeerState::Up; });
   if (!any_up || !control_->connected()) return;
   poll_in_flight_ = true;
   const MonotonicTime started = loop_.now();

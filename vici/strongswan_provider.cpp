@@ -21,21 +21,27 @@ constexpr Duration kAnswerMargin = 2s;
 // The name of our PSK in charon (load-shared id): loading it again replaces it.
 constexpr std::string_view kSharedSecretId = "advpnd-psk";
 // control-log lines worth quoting as the reason of a failed initiate.
-constexpr std::string_view kReasonWords[] = {"fail", "error", "giving up", "no proposal", "unable", "not ",
-                                             "retransmit", "timeout", "refused", "unacceptable"};
+constexpr std::string_view kReasonWords[] = {"fail", "error",      "giving up", "no proposal", "unable",
+                                             "not ", "retransmit", "timeout",   "refused",     "unacceptable"};
 
 long long to_ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
 bool allowed(PeerState from, PeerState to) {
   if (to == PeerState::Terminating) return from != PeerState::Terminating;
   switch (from) {
-    case PeerState::Loading: return to == PeerState::Checking || to == PeerState::Up || to == PeerState::Failed;
-    case PeerState::Checking: return to == PeerState::Initiating || to == PeerState::Up || to == PeerState::Failed;
-    case PeerState::Initiating: return to == PeerState::Verifying || to == PeerState::Up || to == PeerState::Failed;
-    case PeerState::Verifying: return to == PeerState::Up || to == PeerState::Failed;
-    case PeerState::Failed: return to == PeerState::Loading;
+    case PeerState::Loading:
+      return to == PeerState::Checking || to == PeerState::Up || to == PeerState::Failed;
+    case PeerState::Checking:
+      return to == PeerState::Initiating || to == PeerState::Up || to == PeerState::Failed;
+    case PeerState::Initiating:
+      return to == PeerState::Verifying || to == PeerState::Up || to == PeerState::Failed;
+    case PeerState::Verifying:
+      return to == PeerState::Up || to == PeerState::Failed;
+    case PeerState::Failed:
+      return to == PeerState::Loading;
     case PeerState::Up:
-    case PeerState::Terminating: return false;
+    case PeerState::Terminating:
+      return false;
   }
   return false;
 }
@@ -51,13 +57,20 @@ std::string lower(std::string_view text) {
 
 std::string_view to_string(PeerState state) {
   switch (state) {
-    case PeerState::Loading: return "loading";
-    case PeerState::Checking: return "checking";
-    case PeerState::Initiating: return "initiating";
-    case PeerState::Verifying: return "verifying";
-    case PeerState::Up: return "up";
-    case PeerState::Failed: return "failed";
-    case PeerState::Terminating: return "terminating";
+    case PeerState::Loading:
+      return "loading";
+    case PeerState::Checking:
+      return "checking";
+    case PeerState::Initiating:
+      return "initiating";
+    case PeerState::Verifying:
+      return "verifying";
+    case PeerState::Up:
+      return "up";
+    case PeerState::Failed:
+      return "failed";
+    case PeerState::Terminating:
+      return "terminating";
   }
   return "unknown";
 }
@@ -99,8 +112,15 @@ StrongswanProvider::Peer& StrongswanProvider::create(const IpAddress& address, P
   log::info(kLog,
             "peer " + address.to_string() + ": (none) -> " + std::string(to_string(initial)) + " (" + reason + ")");
   ++transitions_[static_cast<std::size_t>(initial)];
-  auto peer = std::make_unique<Peer>(Peer{address, conn_name(config_.conn_prefix, address), initial, 0,
-                                          Backoff(config_.retry_initial, config_.retry_max), nullptr, {}, {}, true,
+  auto peer = std::make_unique<Peer>(Peer{address,
+                                          conn_name(config_.conn_prefix, address),
+                                          initial,
+                                          0,
+                                          Backoff(config_.retry_initial, config_.retry_max),
+                                          nullptr,
+                                          {},
+                                          {},
+                                          true,
                                           false});
   peer->retry_timer = loop_.make_timer([this, address] {
     if (Peer* p = find(address); p != nullptr && p->state == PeerState::Failed) start_attempt(*p);

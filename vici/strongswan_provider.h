@@ -147,8 +147,7 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   void fail_attempt(Peer& peer, const std::string& reason);
   void abort_then_fail(Peer& peer, const std::string& reason);
   void begin_terminate(Peer& peer, bool report_down_now, const std::string& reason);
-  void terminate_next(const IpAddress& address, std::uint64_t attempt, std::vector<std::uint64_t> ike_ids,
-                      bool first);
+  void terminate_next(const IpAddress& address, std::uint64_t attempt, std::vector<std::uint64_t> ike_ids, bool first);
   void finish_terminate(const IpAddress& address, std::uint64_t attempt);
 
   void on_control_state(bool connected, const std::string& reason);

@@ -54,8 +54,7 @@ struct Hub {
 
 struct Spoke {
   Spoke(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress nbma_address, IpAddress protocol_address,
-        std::vector<spoke::NhsEntry> servers, const std::function<void(SpokeAgentConfig&)>& tweak,
-        bool ipsec_auto_up)
+        std::vector<spoke::NhsEntry> servers, const std::function<void(SpokeAgentConfig&)>& tweak, bool ipsec_auto_up)
       : nbma(nbma_address), protocol(protocol_address), provider(loop) {
     auto endpoint = fabric.create_endpoint(nbma);
     REQUIRE(endpoint.ok());
@@ -262,7 +261,8 @@ TEST_CASE("mission: the responder brings the tunnel to the requester up before i
   // b got the forwarded request and asked for a tunnel to a; no reply yet.
   CHECK(shortcut_ensures(b) == std::vector<IpAddress>{a.nbma});
   CHECK(b.agent->nhc().responder().answered() == 0);
-  CHECK(a.shortcut(Prefix::host(ip("192.168.2.20"))) == ShortcutState::Resolving);  // keyed by the target until resolved
+  CHECK(a.shortcut(Prefix::host(ip("192.168.2.20"))) ==
+        ShortcutState::Resolving);  // keyed by the target until resolved
 
   b.provider.report(a.nbma, shortcut::TunnelState::Up, "CHILD_SA installed");
   m.settle();
@@ -301,9 +301,7 @@ TEST_CASE("mission: a reply waiting for a tunnel that fails is dropped; the requ
 TEST_CASE("mission: a shortcut in use is refreshed before its holding time ends") {
   Mission m;
   Hub& hub = m.add_hub();
-  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2", {}, [](SpokeAgentConfig& c) {
-    c.shortcuts.idle_timeout = 3600s;
-  });
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2", {}, [](SpokeAgentConfig& c) { c.shortcuts.idle_timeout = 3600s; });
   Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
   m.settle();
   m.hairpin(hub, a, b.protocol);
@@ -356,16 +354,26 @@ TEST_CASE("mission: NHS fail-over: the second hub resolves when the first is gon
   CHECK(a.shortcut(Prefix::host(b.protocol)) == ShortcutState::Active);
 }
 
-TEST_CASE("mission: a purge from the hub removes the shortcut the same way") {
+// a's traffic to b hair-pinned, the hub redirected, and a's shortcut to b is up.
+struct ShortcutUp {
+  ShortcutUp()
+      : hub(m.add_hub()), a(m.add_spoke("198.51.100.2", "10.0.0.2")), b(m.add_spoke("198.51.100.3", "10.0.0.3")) {
+    m.settle();
+    m.hairpin(hub, a, b.protocol);
+    m.settle();
+    REQUIRE(a.shortcut(b_host()) == ShortcutState::Active);
+  }
+  [[nodiscard]] Prefix b_host() const { return Prefix::host(b.protocol); }
   Mission m;
-  Hub& hub = m.add_hub();
-  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
-  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
-  m.settle();
-  m.hairpin(hub, a, b.protocol);
-  m.settle();
-  const Prefix b_host = Prefix::host(b.protocol);
-  REQUIRE(a.shortcut(b_host) == ShortcutState::Active);
+  Hub& hub;
+  Spoke& a;
+  Spoke& b;
+};
+
+TEST_CASE("mission: a purge from the hub removes the shortcut the same way") {
+  ShortcutUp up;
+  auto& [m, hub, a, b] = up;
+  const Prefix b_host = up.b_host();
   REQUIRE(hub.server->clear_registration(b.protocol).ok());
   m.settle();
   CHECK_FALSE(a.shortcut(b_host).has_value());
@@ -390,17 +398,11 @@ void send_purge(fakes::FabricTransport& from, const IpAddress& from_protocol, co
 }
 
 TEST_CASE("mission: a purge from the shortcut's peer removes it; one from a stranger does not (RFC 2332 5.2.5)") {
-  Mission m;
-  Hub& hub = m.add_hub();
-  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
-  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
+  ShortcutUp up;
+  auto& [m, hub, a, b] = up;
+  const Prefix b_host = up.b_host();
   auto stranger = m.fabric.create_endpoint(ip("198.51.100.66"));
   REQUIRE(stranger.ok());
-  m.settle();
-  m.hairpin(hub, a, b.protocol);
-  m.settle();
-  const Prefix b_host = Prefix::host(b.protocol);
-  REQUIRE(a.shortcut(b_host) == ShortcutState::Active);
 
   send_purge(**stranger, ip("10.0.0.66"), a, b.protocol);
   m.settle();
@@ -482,13 +484,8 @@ TEST_CASE("mission: a resolution for nobody fails cleanly and is not retried at 
 }
 
 TEST_CASE("mission: clean shutdown puts shortcuts back on the hub and purges the registration") {
-  Mission m;
-  Hub& hub = m.add_hub();
-  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
-  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3");
-  m.settle();
-  m.hairpin(hub, a, b.protocol);
-  m.settle();
+  ShortcutUp up;
+  auto& [m, hub, a, b] = up;
   bool done = false;
   a.agent->shutdown([&] { done = true; });
   m.settle();

@@ -120,7 +120,8 @@ TEST_CASE("strongswan provider: ensure -> Up, SA listed, counters after GRE, ter
   const auto started = loop->now();
   provider->ensure(peer);
   CHECK(recorder.events.empty());  // never inside ensure()
-  REQUIRE_MESSAGE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s),
+  REQUIRE_MESSAGE(run_until(
+                      *loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s),
                   lab->log_tail(lab->a()));
   MESSAGE("ensure -> Up in " << std::chrono::duration_cast<std::chrono::milliseconds>(loop->now() - started).count()
                              << " ms");
@@ -142,17 +143,21 @@ TEST_CASE("strongswan provider: ensure -> Up, SA listed, counters after GRE, ter
 
   // Five GRE packets of 100 bytes from A to B go through the SA (IPv4 20 + GRE 4 + 100 each).
   REQUIRE(lab->send_gre(lab->a(), peer, 5, 100).ok());
-  REQUIRE_MESSAGE(run_until(*loop, [&] {
-                    auto c = provider->counters(peer);
-                    return c && c->packets_out >= 5;
-                  }, 3s),
+  REQUIRE_MESSAGE(run_until(
+                      *loop,
+                      [&] {
+                        auto c = provider->counters(peer);
+                        return c && c->packets_out >= 5;
+                      },
+                      3s),
                   "counters never showed the GRE packets");
   const auto counters = *provider->counters(peer);
   CHECK(counters.bytes_out >= 5 * 124);
   CHECK(counters.idle_out.has_value());
 
   provider->terminate(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 5s));
   CHECK(recorder.events.back().reason == "terminated");
   CHECK_FALSE(provider->state(peer).has_value());
   CHECK_FALSE(provider->counters(peer).has_value());
@@ -172,12 +177,14 @@ TEST_CASE("strongswan provider: an installed SA is adopted, not initiated twice"
     Recorder first;
     auto provider = make_provider(*loop, lab_config(*lab), first);
     provider->ensure(peer);
-    REQUIRE(run_until(*loop, [&] { return first.count(TunnelState::Up) == 1; }, 5s));
+    REQUIRE(run_until(
+        *loop, [&] { return first.count(TunnelState::Up) == 1; }, 5s));
   }  // the provider goes; its SA stays in charon
   Recorder recorder;
   auto provider = make_provider(*loop, lab_config(*lab), recorder);
   provider->ensure(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
   CHECK(recorder.events[0].reason == "CHILD_SA already installed");
   auto observer = connected_client(*loop, lab->a().socket, "observer");
   const auto sas = list_sas(*loop, *observer);
@@ -192,16 +199,20 @@ TEST_CASE("strongswan provider: a tunnel torn down from the far side is reported
   auto provider = make_provider(*loop, lab_config(*lab), recorder);
   const IpAddress peer = lab->b().address;
   provider->ensure(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
 
   auto far = connected_client(*loop, lab->b().socket, "far");
   call_ok(*loop, *far, "terminate", Message().add("ike", kResponder).add("timeout", "2000"));
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 3s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 3s));
   CHECK(recorder.events.back().reason == "CHILD_SA gone");
-  REQUIRE(run_until(*loop, [&] { return !provider->state(peer).has_value(); }, 3s));
+  REQUIRE(run_until(
+      *loop, [&] { return !provider->state(peer).has_value(); }, 3s));
 
   provider->ensure(peer);  // and it can come back
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 2; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Up) == 2; }, 5s));
 }
 
 TEST_CASE("strongswan provider: charon killed -> Down, Failed while away, Up again once it is back") {
@@ -212,20 +223,24 @@ TEST_CASE("strongswan provider: charon killed -> Down, Failed while away, Up aga
   auto provider = make_provider(*loop, lab_config(*lab), recorder);
   const IpAddress peer = lab->b().address;
   provider->ensure(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
 
   lab->stop_charon(lab->a(), SIGKILL);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 3s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 3s));
   CHECK(recorder.last_reason(TunnelState::Down).find("charon connection lost") != std::string::npos);
   CHECK_FALSE(provider->charon_connected());
 
   provider->ensure(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Failed) >= 2; }, 3s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Failed) >= 2; }, 3s));
   CHECK(recorder.last_reason(TunnelState::Failed).find("not connected to charon") != std::string::npos);
   CHECK(provider->state(peer) == PeerState::Failed);
 
   REQUIRE(lab->start_charon(lab->a()).ok());
-  REQUIRE_MESSAGE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 2; }, 8s),
+  REQUIRE_MESSAGE(run_until(
+                      *loop, [&] { return recorder.count(TunnelState::Up) == 2; }, 8s),
                   lab->log_tail(lab->a()));
   CHECK(provider->charon_connected());
   CHECK(provider->state(peer) == PeerState::Up);
@@ -239,7 +254,8 @@ TEST_CASE("strongswan provider: wrong PSK on the peer -> Failed with the reason,
   auto provider = make_provider(*loop, lab_config(*lab), recorder);
   const IpAddress peer = lab->b().address;
   provider->ensure(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Failed) >= 3; }, 6s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Failed) >= 3; }, 6s));
   const std::string& reason = recorder.events[0].reason;
   MESSAGE("reason: " << reason);
   CHECK(reason.find("initiate advpnd-192.0.2.2") != std::string::npos);
@@ -253,9 +269,11 @@ TEST_CASE("strongswan provider: wrong PSK on the peer -> Failed with the reason,
 
   // The peer's key is fixed: a later retry succeeds.
   load_responder(*loop, *lab, kPsk);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Up) == 1; }, 5s));
   provider->terminate(peer);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 5s));
 }
 
 TEST_CASE("strongswan provider: a peer that never answers -> Failed after the timeout, its IKE_SA stopped") {
@@ -271,13 +289,15 @@ TEST_CASE("strongswan provider: a peer that never answers -> Failed after the ti
 
   const auto started = loop->now();
   provider->ensure(nobody);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Failed) == 1; }, 6s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Failed) == 1; }, 6s));
   CHECK(loop->now() - started >= 1500ms);
   CHECK(recorder.events[0].reason.find("not established after 1500ms") != std::string::npos);
   CHECK(find_sa(list_sas(*loop, *observer), "advpnd-192.0.2.3") == nullptr);
 
   provider->terminate(nobody);
-  REQUIRE(run_until(*loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 5s));
+  REQUIRE(run_until(
+      *loop, [&] { return recorder.count(TunnelState::Down) == 1; }, 5s));
   CHECK_FALSE(provider->state(nobody).has_value());
 }
 
@@ -300,15 +320,20 @@ TEST_CASE("strongswan provider: both ends; the peer's SA to our template is our 
 
   // Each provider loads its credentials and template as soon as it has
   // reached charon; no ensure is needed for that.
-  REQUIRE(run_until(*loop, [&] { return provider_a->charon_connected() && provider_b->charon_connected(); }, 3s));
+  REQUIRE(run_until(
+      *loop, [&] { return provider_a->charon_connected() && provider_b->charon_connected(); }, 3s));
   advpnd::test::run_for(*loop, 200ms);
   provider_b->ensure(lab->a().address);
-  REQUIRE_MESSAGE(run_until(*loop, [&] { return at_b.count(TunnelState::Up) == 1; }, 5s), lab->log_tail(lab->b()));
+  REQUIRE_MESSAGE(run_until(
+                      *loop, [&] { return at_b.count(TunnelState::Up) == 1; }, 5s),
+                  lab->log_tail(lab->b()));
   CHECK(at_b.events.back().peer == lab->a().address);
 
   // A's template answered B; now A wants B: the SA is there already.
   provider_a->ensure(lab->b().address);
-  REQUIRE_MESSAGE(run_until(*loop, [&] { return at_a.count(TunnelState::Up) == 1; }, 5s), lab->log_tail(lab->a()));
+  REQUIRE_MESSAGE(run_until(
+                      *loop, [&] { return at_a.count(TunnelState::Up) == 1; }, 5s),
+                  lab->log_tail(lab->a()));
   CHECK(at_a.last_reason(TunnelState::Up).find("already installed") != std::string::npos);
   auto observer = connected_client(*loop, lab->a().socket, "observer");
   const auto sas = list_sas(*loop, *observer);
@@ -323,5 +348,7 @@ TEST_CASE("strongswan provider: both ends; the peer's SA to our template is our 
 
   // B ends it: A hears that it is gone.
   provider_b->terminate(lab->a().address);
-  REQUIRE_MESSAGE(run_until(*loop, [&] { return at_a.count(TunnelState::Down) == 1; }, 5s), lab->log_tail(lab->a()));
+  REQUIRE_MESSAGE(run_until(
+                      *loop, [&] { return at_a.count(TunnelState::Down) == 1; }, 5s),
+                  lab->log_tail(lab->a()));
 }

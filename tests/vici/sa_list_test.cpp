@@ -1,9 +1,9 @@
 // parse_ike_sas (vici/sa_list.h) on events shaped as charon 5.9.8 sends
 // them (fields copied from `swanctl --list-sas --pretty` in the namespace
 // lab), an updown event, and the older child-section naming.
-#include <doctest/doctest.h>
-
 #include "vici/sa_list.h"
+
+#include <doctest/doctest.h>
 
 namespace {
 
