@@ -506,7 +506,13 @@ def test_nat(_=None):
 @test
 def test_nat_clear_gre(_=None):
     """Without IPsec the NAT rewrites the GRE itself: the hub sees it (NHRP NAT extension), records
-    the spoke's post-NAT address, tells the spoke, and shortcuts to and from it use that address."""
+    the spoke's post-NAT address, tells the spoke, and a shortcut to it uses that address.
+
+    Only one way is tested, and on purpose: clear GRE has no ports, so a masquerade can hold only
+    a mapping the NATted spoke opened itself. Here s3 opens it with its Resolution Reply to s1.
+    When both ends resolve at once, s1's reply to s3 reaches the NAT first, and conntrack then
+    refuses s3's outbound GRE to s1 (the same address pair, nothing to remap) for its timeout.
+    IPsec NAT-T (UDP) has no such limit: test_nat covers both directions with it."""
 
     def body(lab, _):
         s1, s3 = lab.spoke(1), lab.spoke(3)
@@ -515,13 +521,20 @@ def test_nat_clear_gre(_=None):
               f"s3's registration: {reg}")
         nhs = lab.ctl("s3", "show", "nhs", as_json=True)["nhs"][0]
         check(labmod.NAT_OUTSIDE in json.dumps(nhs), f"s3 did not learn its post-NAT address: {nhs}")
-        check(ping(lab, "h1", s3.host_address, count=3).returncode == 0, "h1 -> h3 failed")
-        shortcut = wait_for(lambda: active_shortcut(lab, "s1", s3.lan_prefix), 15, "no shortcut s1 -> s3")
+        # One-way traffic h1 -> h3 (UDP: no replies hair-pin, so only s1 is redirected).
+        receiver = subprocess.Popen(["ip", "netns", "exec", lab.ns("h3"), sys.executable, str(VOICE), "recv",
+                                     "4000", "10"], stdout=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        lab.exec_in("h1", [sys.executable, str(VOICE), "send", s3.host_address, "4000", "50", "2"], timeout=30)
+        shortcut = wait_for(lambda: active_shortcut(lab, "s1", s3.lan_prefix), 10, "no shortcut s1 -> s3")
         check(shortcut["peer_nbma"] == labmod.NAT_OUTSIDE, f"s1's shortcut to s3 goes to {shortcut['peer_nbma']}")
-        wait_for(lambda: active_shortcut(lab, "s3", s1.lan_prefix), 15, "no shortcut s3 -> s1")
         before = hairpins(lab)
-        check(ping(lab, "h1", s3.host_address, count=5, interval=0.1).returncode == 0, "h1 -> h3 direct failed")
-        check(hairpins(lab) == before, "traffic with the NATted spoke still goes through the hub")
+        lab.exec_in("h1", [sys.executable, str(VOICE), "send", s3.host_address, "4000", "50", "2"], timeout=30)
+        got = json.loads(receiver.communicate(timeout=30)[0])
+        # Two sends of sequence numbers 0-99 each: every one of the 200 arrives.
+        check(got["received"] == 200, f"h3 received {got['received']} of 200 packets")
+        check(hairpins(lab) == before, "traffic to the NATted spoke still goes through the hub")
+        check(active_shortcut(lab, "s1", s3.lan_prefix)["bytes_out"] > 0, "the shortcut carried nothing")
 
     run_lab(body, provider="none")
 
