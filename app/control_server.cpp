@@ -1,7 +1,6 @@
 #include "app/control_server.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,26 +32,34 @@ Result<sockaddr_un, std::string> socket_address(const std::string& path) {
   return addr;
 }
 
-void write_all(int fd, std::string_view data) {
+// The client side (advpnctl) blocks: its socket has SO_SNDTIMEO set.
+void write_all_blocking(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 1000) <= 0) return;  // a client that does not read loses its answer
-      continue;
-    }
     if (n <= 0) return;
     data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// What a non-blocking socket takes now; -1 when the peer is gone.
+ssize_t send_some(int fd, std::string_view data) {
+  for (;;) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
   }
 }
 }  // namespace
 
 struct ControlServer::Client {
   platform::UniqueFd fd;
-  std::string buffer;
-  std::unique_ptr<platform::FdWatch> watch;
-  std::unique_ptr<Timer> idle;
+  std::string buffer;  // the command line as it arrives
+  std::string output;  // the framed answer, from `sent` on still to go
+  std::size_t sent = 0;
+  std::unique_ptr<platform::FdWatch> watch;  // readable until the command is in, then writable
+  std::unique_ptr<Timer> deadline;           // kIdleTimeout while reading, kStallTimeout while writing
 };
 
 Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(platform::EventLoop& loop,
@@ -82,6 +89,7 @@ ControlServer::ControlServer(platform::EventLoop& loop, std::string path, Handle
 
 ControlServer::~ControlServer() {
   clients_.clear();
+  queued_bytes_ = 0;
   watch_.reset();
   ::unlink(path_.c_str());
 }
@@ -91,7 +99,8 @@ void ControlServer::on_accept() {
     platform::UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;  // EAGAIN: all accepted
     if (clients_.size() >= kMaxClients) {
-      write_all(fd.get(), frame_reply({false, "busy: too many control clients\n"}));
+      ++stats_.busy;
+      (void)send_some(fd.get(), frame_reply({false, "busy: too many control clients\n"}));  // best effort
       continue;
     }
     auto client = std::make_unique<Client>();
@@ -100,8 +109,16 @@ void ControlServer::on_accept() {
     auto watch = loop_.watch_readable(raw->fd.get(), [this, raw] { on_client_readable(*raw); });
     if (!watch) continue;
     client->watch = std::move(watch).value();
-    client->idle = loop_.make_timer([this, raw] { drop(*raw); });
-    client->idle->arm(kIdleTimeout);
+    client->deadline = loop_.make_timer([this, raw] {
+      if (!raw->output.empty()) {
+        ++stats_.stalled;
+        log::warning(kLog, "dropped a control client that took nothing of its answer for " +
+                               std::to_string(kStallTimeout.count()) + " s (" +
+                               std::to_string(raw->output.size() - raw->sent) + " bytes left)");
+      }
+      drop(*raw);
+    });
+    client->deadline->arm(kIdleTimeout);
     clients_.push_back(std::move(client));
   }
 }
@@ -117,16 +134,48 @@ void ControlServer::on_client_readable(Client& client) {
   client.buffer.append(chunk, static_cast<std::size_t>(n));
   const auto newline = client.buffer.find('\n');
   if (newline == std::string::npos) {
-    if (client.buffer.size() > kMaxCommand) {
-      write_all(client.fd.get(), frame_reply({false, "command longer than 4096 bytes\n"}));
-      drop(client);
-    }
+    if (client.buffer.size() > kMaxCommand) answer(client, {false, "command longer than 4096 bytes\n"});
     return;
   }
   const std::string command = client.buffer.substr(0, newline);
   log::debug(kLog, "command: " + command);
-  write_all(client.fd.get(), frame_reply(handler_(command)));
-  drop(client);
+  ++stats_.commands;
+  answer(client, handler_(command));
+}
+
+// From here on the client is only written to: its answer is queued and sent
+// as its socket drains; the loop goes on meanwhile.
+void ControlServer::answer(Client& client, const ControlReply& reply) {
+  client.output = frame_reply(reply);
+  if (queued_bytes_ + client.output.size() > kMaxQueuedBytes) {
+    ++stats_.busy;
+    client.output = frame_reply({false, "busy: " + std::to_string(queued_bytes_) +
+                                            " bytes of answers are waiting for other control clients\n"});
+  }
+  queued_bytes_ += client.output.size();
+  client.watch.reset();  // nothing more is read from this client
+  if (flush(client)) return;  // all of it went at once (the common case); `client` is gone
+  auto watch = loop_.watch_writable(client.fd.get(), [this, raw = &client] { (void)flush(*raw); });
+  if (!watch) {
+    drop(client);
+    return;
+  }
+  client.watch = std::move(watch).value();
+  client.deadline->arm(kStallTimeout);
+}
+
+bool ControlServer::flush(Client& client) {
+  const ssize_t n = send_some(client.fd.get(), std::string_view(client.output).substr(client.sent));
+  if (n > 0) {
+    client.sent += static_cast<std::size_t>(n);
+    client.deadline->arm(kStallTimeout);  // progress: the stall clock starts again
+  }
+  // Finished, or the client went away (its answer goes with it).
+  if (n < 0 || client.sent == client.output.size()) {
+    drop(client);
+    return true;
+  }
+  return false;
 }
 
 void ControlServer::drop(Client& client) {
@@ -134,6 +183,7 @@ void ControlServer::drop(Client& client) {
   // the running callback alive while it runs (platform/event_loop.cpp).
   auto it = std::find_if(clients_.begin(), clients_.end(), [&](const auto& c) { return c.get() == &client; });
   if (it == clients_.end()) return;
+  queued_bytes_ -= client.output.size();
   clients_.erase(it);
 }
 
@@ -151,7 +201,7 @@ Result<ControlReply, std::string> control_request(const std::string& path, std::
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::string line(command);
   line += '\n';
-  write_all(fd.get(), line);
+  write_all_blocking(fd.get(), line);
   std::string answer;
   char chunk[4096];
   for (;;) {

@@ -6,9 +6,17 @@
 // Bounded: at most kMaxClients connections at once, a command line of at
 // most kMaxCommand bytes, and a client that says nothing for kIdleTimeout
 // is dropped.
+//
+// The event loop never waits on a client (issue #10: a synchronous write
+// with poll() stalled the hub for a second per slow reader). An answer is
+// queued and sent as the client's socket drains (a writable watch); a
+// client that takes nothing for kStallTimeout is dropped, and answers
+// queued for all clients together are capped at kMaxQueuedBytes (beyond,
+// the new command is answered "busy"). Both are counted (stats()).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +39,14 @@ class ControlServer {
   static constexpr std::size_t kMaxClients = 16;
   static constexpr std::size_t kMaxCommand = 4096;
   static constexpr std::chrono::seconds kIdleTimeout{5};
+  static constexpr std::chrono::seconds kStallTimeout{10};
+  static constexpr std::size_t kMaxQueuedBytes = 64U << 20U;
+
+  struct Stats {
+    std::uint64_t commands = 0;
+    std::uint64_t busy = 0;     // refused: too many clients or too much queued
+    std::uint64_t stalled = 0;  // dropped: took nothing of its answer for kStallTimeout
+  };
 
   using Handler = std::function<ControlReply(std::string_view command)>;
 
@@ -41,11 +57,18 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
+  [[nodiscard]] const Stats& stats() const { return stats_; }
+  [[nodiscard]] std::size_t queued_bytes() const { return queued_bytes_; }
+
  private:
   struct Client;
   ControlServer(platform::EventLoop& loop, std::string path, Handler handler, platform::UniqueFd fd);
   void on_accept();
   void on_client_readable(Client& client);
+  void answer(Client& client, const ControlReply& reply);
+  // Sends what the client's socket takes now; true when the client is
+  // finished (all sent, or gone) and has been dropped.
+  [[nodiscard]] bool flush(Client& client);
   void drop(Client& client);
 
   platform::EventLoop& loop_;
@@ -54,6 +77,8 @@ class ControlServer {
   platform::UniqueFd fd_;
   std::unique_ptr<platform::FdWatch> watch_;
   std::vector<std::unique_ptr<Client>> clients_;
+  std::size_t queued_bytes_ = 0;  // answers not yet taken by their clients
+  Stats stats_;
 };
 
 // Client side (advpnctl): sends `command`, returns the daemon's answer.

@@ -69,11 +69,12 @@ class LibeventTimer final : public Timer {
 
 // --- FdWatch ---------------------------------------------------------------
 
-FdWatch::FdWatch(std::shared_ptr<event_base> base, int fd, std::function<void()> on_readable)
+FdWatch::FdWatch(std::shared_ptr<event_base> base, int fd, Direction direction, std::function<void()> on_ready)
     : base_(std::move(base)),
-      on_readable_(std::make_shared<std::function<void()>>(std::move(on_readable))),
+      on_ready_(std::make_shared<std::function<void()>>(std::move(on_ready))),
       fd_(fd),
-      event_(event_new(base_.get(), fd, EV_READ | EV_PERSIST, &FdWatch::trampoline, this)) {
+      event_(event_new(base_.get(), fd, static_cast<short>((direction == Direction::Read ? EV_READ : EV_WRITE) | EV_PERSIST),
+                       &FdWatch::trampoline, this)) {
   if (event_ != nullptr && event_add(event_, nullptr) != 0) {
     event_free(event_);
     event_ = nullptr;
@@ -85,8 +86,8 @@ FdWatch::~FdWatch() {
 }
 
 void FdWatch::trampoline(evutil_socket_t /*fd*/, short /*what*/, void* self) {
-  auto on_readable = static_cast<FdWatch*>(self)->on_readable_;
-  if (*on_readable) guarded_call("event-loop fd watch", *on_readable);
+  auto on_ready = static_cast<FdWatch*>(self)->on_ready_;  // `self` may die inside the call
+  if (*on_ready) guarded_call("event-loop fd watch", *on_ready);
 }
 
 // --- SignalWatch -----------------------------------------------------------
@@ -142,8 +143,14 @@ std::unique_ptr<Timer> EventLoop::make_timer(std::function<void()> on_fire) {
 }
 
 Result<std::unique_ptr<FdWatch>, std::string> EventLoop::watch_readable(int fd, std::function<void()> on_readable) {
-  auto watch = std::make_unique<FdWatch>(base_, fd, std::move(on_readable));
+  auto watch = std::make_unique<FdWatch>(base_, fd, FdWatch::Direction::Read, std::move(on_readable));
   if (!watch->ok()) return fail("EventLoop::watch_readable: cannot watch fd " + std::to_string(fd));
+  return watch;
+}
+
+Result<std::unique_ptr<FdWatch>, std::string> EventLoop::watch_writable(int fd, std::function<void()> on_writable) {
+  auto watch = std::make_unique<FdWatch>(base_, fd, FdWatch::Direction::Write, std::move(on_writable));
+  if (!watch->ok()) return fail("EventLoop::watch_writable: cannot watch fd " + std::to_string(fd));
   return watch;
 }
 

@@ -23,12 +23,15 @@ struct event;
 
 namespace advpnd::platform {
 
-// Calls `on_readable` each time `fd` is readable (level-triggered: a reader
-// that leaves data behind is called again on the next loop turn, which is
-// how RawGreTransport bounds its work per turn without losing frames).
+// Calls `on_ready` each time `fd` is readable (or, for a Write watch,
+// writable). Level-triggered: a reader that leaves data behind is called
+// again on the next loop turn, which is how RawGreTransport bounds its work
+// per turn without losing frames; a writer that still has data to send keeps
+// its Write watch and is called again when the socket drains.
 class FdWatch {
  public:
-  FdWatch(std::shared_ptr<event_base> base, int fd, std::function<void()> on_readable);
+  enum class Direction { Read, Write };
+  FdWatch(std::shared_ptr<event_base> base, int fd, Direction direction, std::function<void()> on_ready);
   ~FdWatch();
   FdWatch(const FdWatch&) = delete;
   FdWatch& operator=(const FdWatch&) = delete;
@@ -40,7 +43,7 @@ class FdWatch {
   static void trampoline(int fd, short what, void* self);
 
   std::shared_ptr<event_base> base_;
-  std::shared_ptr<std::function<void()>> on_readable_;
+  std::shared_ptr<std::function<void()>> on_ready_;
   int fd_;
   event* event_ = nullptr;
 };
@@ -85,6 +88,7 @@ class EventLoop final : public Clock, public TimerFactory {
   [[nodiscard]] std::unique_ptr<Timer> make_timer(std::function<void()> on_fire) override;
 
   [[nodiscard]] Result<std::unique_ptr<FdWatch>, std::string> watch_readable(int fd, std::function<void()> on_readable);
+  [[nodiscard]] Result<std::unique_ptr<FdWatch>, std::string> watch_writable(int fd, std::function<void()> on_writable);
   // SIGTERM, SIGHUP and SIGINT are what the daemon handles; any signal works.
   [[nodiscard]] Result<std::unique_ptr<SignalWatch>, std::string> watch_signal(int signo,
                                                                                std::function<void(int)> on_signal);
