@@ -1,8 +1,8 @@
-#include "platform/ipv4_header.h"
+#include "base/ipv4_header.h"
 
 #include "base/byte_io.h"
 
-namespace advpnd::platform {
+namespace advpnd {
 
 std::string Ipv4Error::message() const {
   const std::string got = std::to_string(received);
@@ -12,8 +12,8 @@ std::string Ipv4Error::message() const {
     case Ipv4Errc::NotVersion4:
       return "IP version " + std::to_string(declared) + " is not 4";
     case Ipv4Errc::BadHeaderLength:
-      return "IPv4 header length " + std::to_string(declared) + " is below 20 or exceeds the " + got +
-             " bytes received";
+      if (declared < kIpv4MinHeaderSize) return "IPv4 header length " + std::to_string(declared) + " < 20";
+      return "IPv4 options truncated: header of " + std::to_string(declared) + " bytes, " + got + " received";
     case Ipv4Errc::BadTotalLength:
       return "IPv4 total length " + std::to_string(declared) + " is below the header length or exceeds the " + got +
              " bytes received";
@@ -24,16 +24,15 @@ std::string Ipv4Error::message() const {
 }
 
 // RFC 791 section 3.1.
-Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data) {
+Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data, Ipv4Extent extent) {
   ByteReader reader(data);
   std::uint8_t version_ihl = 0;
   Ipv4Header h;
-  std::uint16_t identification = 0;
   std::uint16_t checksum = 0;
   std::span<const std::byte> source;
   std::span<const std::byte> destination;
   if (!reader.read_u8(version_ihl) || !reader.read_u8(h.tos) || !reader.read_u16(h.total_length) ||
-      !reader.read_u16(identification) || !reader.read_u16(h.fragment) || !reader.read_u8(h.ttl) ||
+      !reader.read_u16(h.identification) || !reader.read_u16(h.fragment) || !reader.read_u8(h.ttl) ||
       !reader.read_u8(h.protocol) || !reader.read_u16(checksum) || !reader.read_bytes(4, source) ||
       !reader.read_bytes(4, destination)) {
     return fail(Ipv4Error{Ipv4Errc::Truncated, data.size(), 0});
@@ -44,7 +43,7 @@ Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data)
   if (h.header_size < kIpv4MinHeaderSize || h.header_size > data.size()) {
     return fail(Ipv4Error{Ipv4Errc::BadHeaderLength, data.size(), h.header_size});
   }
-  if (h.total_length < h.header_size || h.total_length > data.size()) {
+  if (h.total_length < h.header_size || (extent == Ipv4Extent::Whole && h.total_length > data.size())) {
     return fail(Ipv4Error{Ipv4Errc::BadTotalLength, data.size(), h.total_length});
   }
   h.source.assign(source);
@@ -63,4 +62,4 @@ Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data)
   return Ipv4Packet{h, data.subspan(h.header_size, h.total_length - h.header_size)};
 }
 
-}  // namespace advpnd::platform
+}  // namespace advpnd

@@ -3,7 +3,9 @@
 // receive"). Parsed with the checked reader, every length validated before
 // use (STYLE.md "validate before interpreting"): version, IHL >= 5 (options
 // allowed), IHL within the bytes received, total length between IHL and the
-// bytes received. The dataplane parses overlay packets with the same code.
+// bytes received. The dataplane parses overlay packets with the same code,
+// and the capture reader (advpnd decode) the packets of a pcap file, whose
+// snap length may have cut the payload (Ipv4Extent::Captured).
 #pragma once
 
 #include <cstddef>
@@ -14,7 +16,7 @@
 #include "base/ip_address.h"
 #include "base/result.h"
 
-namespace advpnd::platform {
+namespace advpnd {
 
 inline constexpr std::size_t kIpv4MinHeaderSize = 20;        // RFC 791: IHL 5
 inline constexpr std::uint8_t kIpProtocolGre = 47;           // IANA protocol number, RFC 2784
@@ -26,6 +28,7 @@ struct Ipv4Header {
   std::size_t header_size = 0;  // IHL * 4, options included
   std::uint8_t tos = 0;         // DSCP + ECN byte
   std::uint16_t total_length = 0;
+  std::uint16_t identification = 0;
   std::uint16_t fragment = 0;  // flags (3 bits) + fragment offset (13 bits)
   std::uint8_t ttl = 0;
   std::uint8_t protocol = 0;
@@ -51,11 +54,17 @@ struct Ipv4Error {
   [[nodiscard]] std::string message() const;
 };
 
+// What the bytes handed to the parser are: the whole datagram (a socket or
+// TUN read: total length must fit in them), or what a capture kept of it
+// (the header must be there; the payload may be cut by the snap length).
+enum class Ipv4Extent : std::uint8_t { Whole, Captured };
+
 // The header alone: version, IHL and total length checked against the bytes
 // there; fragments are fine (an overlay packet may be one).
-[[nodiscard]] Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data);
+[[nodiscard]] Result<Ipv4Header, Ipv4Error> parse_ipv4_header(std::span<const std::byte> data,
+                                                              Ipv4Extent extent = Ipv4Extent::Whole);
 // A whole packet from a raw socket: the header, and no fragment (the kernel
 // reassembles before raw delivery).
 [[nodiscard]] Result<Ipv4Packet, Ipv4Error> parse_ipv4_packet(std::span<const std::byte> data);
 
-}  // namespace advpnd::platform
+}  // namespace advpnd

@@ -32,7 +32,7 @@
 #include "nhrp/builders.h"
 #include "nhrp/codec.h"
 #include "nhrp/gre.h"
-#include "platform/ipv4_header.h"
+#include "base/ipv4_header.h"
 
 namespace {
 
@@ -162,7 +162,7 @@ class Wire {
       const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
       if (n <= 0) break;
       any = true;
-      auto ip = advpnd::platform::parse_ipv4_packet(
+      auto ip = advpnd::parse_ipv4_packet(
           std::as_bytes(std::span<const std::uint8_t>(buffer, static_cast<std::size_t>(n))));
       if (!ip || ip->header.source != options_.hub_nbma) continue;  // our own requests echo on loopback
       auto gre = nhrp::decode_gre(ip->payload);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/byte_io.h"
+#include "base/ipv4_header.h"
 #include "nhrp/gre.h"
 #include "nhrp/types.h"
 
@@ -25,10 +26,9 @@ constexpr std::size_t kVlanTagSize = 4;
 constexpr std::size_t kSllHeaderSize = 16;
 constexpr std::size_t kSll2HeaderSize = 20;
 constexpr std::size_t kNullHeaderSize = 4;
-constexpr std::size_t kIpv4MinHeaderSize = 20;
 constexpr std::size_t kIpv6HeaderSize = 40;
 
-constexpr std::uint8_t kIpProtoGre = 47;
+constexpr std::uint8_t kIpProtoGre = kIpProtocolGre;
 constexpr std::uint8_t kIpProtoNhrp = 54;  // IANA "NARP"; Wireshark decodes it as NHRP
 // IPv6 extension headers walked to reach GRE (RFC 8200 4.1, RFC 4302 for AH).
 constexpr std::uint8_t kIpv6HopByHop = 0;
@@ -37,9 +37,6 @@ constexpr std::uint8_t kIpv6Fragment = 44;
 constexpr std::uint8_t kIpv6Auth = 51;
 constexpr std::uint8_t kIpv6DestOptions = 60;
 constexpr std::size_t kMaxIpv6ExtensionHeaders = 8;
-
-constexpr std::uint16_t kIpv4MoreFragments = 0x2000;
-constexpr std::uint16_t kIpv4FragmentOffsetMask = 0x1FFF;
 
 bool carries_nhrp(std::uint8_t protocol) { return protocol == kIpProtoGre || protocol == kIpProtoNhrp; }
 
@@ -173,48 +170,34 @@ std::optional<CapturedNhrp> dissect_transport(std::uint8_t protocol, std::span<c
   return out;
 }
 
-// RFC 791. Options (IHL > 5) are skipped; non-first fragments carry no NHRP
-// header and are skipped; a first fragment cannot be decoded without reassembly.
+// RFC 791, through the one IPv4 parser (base/ipv4_header.h) with a
+// captured extent: the snap length may have cut the payload. Options (IHL >
+// 5) are skipped; non-first fragments carry no NHRP header and are skipped;
+// a first fragment cannot be decoded without reassembly. Only packets that
+// carry NHRP are worth a complaint.
 std::optional<CapturedNhrp> dissect_ipv4(std::span<const std::byte> ip) {
-  if (ip.size() < kIpv4MinHeaderSize) {
-    if (ip.size() > 9 && carries_nhrp(byte_at(ip, 9))) {
-      return failed({}, "IPv4 header truncated: " + std::to_string(ip.size()) + " of 20 bytes captured");
+  auto parsed = parse_ipv4_header(ip, Ipv4Extent::Captured);
+  if (!parsed) {
+    const bool nhrp_inside = ip.size() > 9 && (byte_at(ip, 0) >> 4) == 4 && carries_nhrp(byte_at(ip, 9));
+    if (!nhrp_inside) return std::nullopt;
+    CapturedNhrp out;
+    if (ip.size() >= kIpv4MinHeaderSize) {
+      out.outer_source = address_at(ip, 12, IpAddress::kIpv4Size);
+      out.outer_destination = address_at(ip, 16, IpAddress::kIpv4Size);
     }
-    return std::nullopt;
+    return failed(std::move(out), parsed.error().message());
   }
-  ByteReader reader(ip);
-  std::uint8_t version_ihl = 0, protocol = 0;
-  std::uint16_t total_length = 0, id = 0, fragment = 0;
-  std::span<const std::byte> source, destination;
-  // version/IHL, TOS, total length, ID, flags/fragment, TTL, protocol, checksum, addresses
-  if (!reader.read_u8(version_ihl) || !reader.skip(1) || !reader.read_u16(total_length) || !reader.read_u16(id) ||
-      !reader.read_u16(fragment) || !reader.skip(1) || !reader.read_u8(protocol) || !reader.skip(2) ||
-      !reader.read_bytes(4, source) || !reader.read_bytes(4, destination) || (version_ihl >> 4) != 4 ||
-      !carries_nhrp(protocol)) {
-    return std::nullopt;
-  }
-  if ((fragment & kIpv4FragmentOffsetMask) != 0) return std::nullopt;
+  const Ipv4Header& header = *parsed;
+  if (!carries_nhrp(header.protocol) || header.fragment_offset() != 0) return std::nullopt;
   CapturedNhrp out;
-  out.outer_source = IpAddress::from_bytes(source).value_or(IpAddress{});
-  out.outer_destination = IpAddress::from_bytes(destination).value_or(IpAddress{});
-  const std::size_t header_size = std::size_t{version_ihl & 0x0Fu} * 4;
-  if (header_size < kIpv4MinHeaderSize) {
-    return failed(std::move(out), "IPv4 header length " + std::to_string(header_size) + " < 20");
+  out.outer_source = header.source;
+  out.outer_destination = header.destination;
+  if ((header.fragment & kIpv4MoreFragments) != 0) {
+    return failed(std::move(out), "first fragment of a fragmented IPv4 packet (id " +
+                                      std::to_string(header.identification) + "); reassembly is not supported");
   }
-  if (header_size > ip.size()) {
-    return failed(std::move(out), "IPv4 options truncated: header of " + std::to_string(header_size) + " bytes, " +
-                                      std::to_string(ip.size()) + " captured");
-  }
-  if (total_length < header_size) {
-    return failed(std::move(out), "IPv4 total length " + std::to_string(total_length) + " < header length " +
-                                      std::to_string(header_size));
-  }
-  if ((fragment & kIpv4MoreFragments) != 0) {
-    return failed(std::move(out), "first fragment of a fragmented IPv4 packet (id " + std::to_string(id) +
-                                      "); reassembly is not supported");
-  }
-  const std::size_t end = std::min<std::size_t>(total_length, ip.size());
-  return dissect_transport(protocol, ip.subspan(header_size, end - header_size), std::move(out));
+  const std::size_t end = std::min<std::size_t>(header.total_length, ip.size());
+  return dissect_transport(header.protocol, ip.subspan(header.header_size, end - header.header_size), std::move(out));
 }
 
 // RFC 8200. Hop-by-hop, routing, destination options, fragment and AH headers

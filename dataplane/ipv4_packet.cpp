@@ -66,17 +66,17 @@ std::uint16_t ipv4_checksum(std::span<const std::byte> data) {
 
 Result<InnerIpv4, InnerIpv4Error> parse_inner_ipv4(std::span<const std::byte> packet) {
   if (packet.empty() || (std::to_integer<unsigned>(packet[0]) >> 4U) != 4) return fail(InnerIpv4Error::NotIpv4);
-  auto header = platform::parse_ipv4_header(packet);
+  auto header = parse_ipv4_header(packet);
   if (header) return *header;
   switch (header.error().code) {
-    case platform::Ipv4Errc::Truncated:
+    case Ipv4Errc::Truncated:
       return fail(InnerIpv4Error::Truncated);
-    case platform::Ipv4Errc::BadHeaderLength:
+    case Ipv4Errc::BadHeaderLength:
       return fail(InnerIpv4Error::BadHeaderLength);
-    case platform::Ipv4Errc::BadTotalLength:
+    case Ipv4Errc::BadTotalLength:
       return fail(InnerIpv4Error::BadTotalLength);
-    case platform::Ipv4Errc::NotVersion4:
-    case platform::Ipv4Errc::Fragment:
+    case Ipv4Errc::NotVersion4:
+    case Ipv4Errc::Fragment:
       break;  // checked above / not refused by parse_ipv4_header
   }
   return fail(InnerIpv4Error::NotIpv4);

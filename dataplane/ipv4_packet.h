@@ -4,7 +4,7 @@
 // 4) and the TTL decrement of a forwarding router (RFC 1812 5.3.1, with the
 // incremental checksum update of RFC 1624).
 //
-// Unlike the outer header (platform/ipv4_header.h), inner fragments are
+// Unlike the outer header (base/ipv4_header.h), inner fragments are
 // legal here: the dataplane carries them like any packet.
 #pragma once
 
@@ -15,19 +15,19 @@
 
 #include "base/ip_address.h"
 #include "base/result.h"
-#include "platform/ipv4_header.h"
+#include "base/ipv4_header.h"
 
 namespace advpnd::dataplane {
 
-inline constexpr std::size_t kIpv4HeaderSize = platform::kIpv4MinHeaderSize;
+inline constexpr std::size_t kIpv4HeaderSize = kIpv4MinHeaderSize;
 inline constexpr std::uint8_t kIpProtocolIcmp = 1;
-inline constexpr std::uint16_t kFlagDontFragment = platform::kIpv4DontFragment;
-inline constexpr std::uint16_t kFlagMoreFragments = platform::kIpv4MoreFragments;
-inline constexpr std::uint16_t kFragmentOffsetMask = platform::kIpv4FragmentOffsetMask;
+inline constexpr std::uint16_t kFlagDontFragment = kIpv4DontFragment;
+inline constexpr std::uint16_t kFlagMoreFragments = kIpv4MoreFragments;
+inline constexpr std::uint16_t kFragmentOffsetMask = kIpv4FragmentOffsetMask;
 
 // The header fields the dataplane routes on: the outer header's parser and
-// type (platform/ipv4_header.h), without its refusal of fragments.
-using InnerIpv4 = platform::Ipv4Header;
+// type (base/ipv4_header.h), without its refusal of fragments.
+using InnerIpv4 = Ipv4Header;
 
 enum class InnerIpv4Error : std::uint8_t {
   NotIpv4,          // empty, or version other than 4 (IPv6 is not carried yet)

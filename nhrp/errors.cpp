@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <string>
 
+#include "base/field_error.h"
 #include "nhrp/codec.h"
 
 namespace advpnd::nhrp {
@@ -52,16 +53,12 @@ ErrorCode DecodeError::indication() const {
 }
 
 std::string DecodeError::message() const {
-  std::string text(to_string(code));
-  text += ": ";
-  text += field;
-  text += " at offset ";
-  text += std::to_string(offset);
+  std::string text = field_error_text(to_string(code), field, offset);
   switch (code) {
     case DecodeErrc::Truncated:
     case DecodeErrc::BadCie:
     case DecodeErrc::BadExtension:
-      text += ": needs " + std::to_string(needed) + " bytes, " + std::to_string(available) + " left";
+      text += shortfall_text(needed, available);
       break;
     case DecodeErrc::PacketSizeTooSmall:
       text += ": " + std::to_string(available) + " is below the " + std::to_string(needed) + "-byte fixed header";

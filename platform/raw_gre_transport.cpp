@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "nhrp/gre.h"
 #include "platform/guarded_call.h"
-#include "platform/ipv4_header.h"
+#include "base/ipv4_header.h"
 
 namespace advpnd::platform {
 namespace {

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <utility>
 
+#include "base/field_error.h"
+
 namespace advpnd::vici {
 
 Section::Section(const Section&) = default;
@@ -139,14 +141,10 @@ std::string_view to_string(DecodeErrc code) {
 }
 
 std::string DecodeError::message() const {
-  std::string text(to_string(code));
-  text += ": ";
-  text += field;
-  text += " at offset ";
-  text += std::to_string(offset);
+  std::string text = field_error_text(to_string(code), field, offset);
   switch (code) {
     case DecodeErrc::Truncated:
-      text += ": needs " + std::to_string(needed) + " bytes, " + std::to_string(available) + " left";
+      text += shortfall_text(needed, available);
       break;
     case DecodeErrc::PacketTooLarge:
     case DecodeErrc::TooDeep:

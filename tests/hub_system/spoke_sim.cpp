@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "nhrp/gre.h"
-#include "platform/ipv4_header.h"
+#include "base/ipv4_header.h"
 #include "tests/hub_system/hub_process.h"
 
 namespace advpnd::test {
@@ -121,7 +121,7 @@ void SpokeWire::poll(int timeout_ms) {
   for (;;) {
     const ssize_t n = ::recv(fd_.get(), buffer_.data(), buffer_.size(), 0);
     if (n <= 0) return;
-    auto ip = platform::parse_ipv4_packet(std::span<const std::byte>(buffer_.data(), static_cast<std::size_t>(n)));
+    auto ip = parse_ipv4_packet(std::span<const std::byte>(buffer_.data(), static_cast<std::size_t>(n)));
     if (!ip || ip->header.source != kHubNbma) continue;
     auto gre = nhrp::decode_gre(ip->payload);
     HubPacket received{ip->header.destination, {}};

@@ -1,6 +1,6 @@
-// The outer IPv4 header parser (platform/ipv4_header.h): minimal header,
+// The outer IPv4 header parser (base/ipv4_header.h): minimal header,
 // options, and every refusal with its numbers.
-#include "platform/ipv4_header.h"
+#include "base/ipv4_header.h"
 
 #include <doctest/doctest.h>
 
@@ -11,8 +11,8 @@
 namespace {
 
 using advpnd::IpAddress;
-using advpnd::platform::Ipv4Errc;
-using advpnd::platform::parse_ipv4_packet;
+using advpnd::Ipv4Errc;
+using advpnd::parse_ipv4_packet;
 using advpnd::test::hex;
 
 // 127.0.0.2 -> 127.0.0.3, TOS 0xC0, TTL 255, protocol 47, total length 28:
