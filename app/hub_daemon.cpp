@@ -8,10 +8,9 @@
 #include "app/hub_control.h"
 #include "app/process_tuning.h"
 #include "base/log.h"
-#include "dataplane/hub_dataplane.h"
 #include "dataplane/tun_device.h"
 #include "db/sqlite_registration_store.h"
-#include "hub/next_hop_server.h"
+#include "node/hub_node.h"
 #include "platform/event_loop.h"
 #include "platform/raw_gre_transport.h"
 
@@ -19,6 +18,11 @@ namespace advpnd::app {
 namespace {
 constexpr std::string_view kLog = "hub";
 
+node::HubNodeConfig hub_node_config(const HubDaemonConfig& config) {
+  node::HubNodeConfig out;
+  out.nhs = config.nhs;
+  return out;
+}
 }  // namespace
 
 int run_hub(const std::string& config_path) {
@@ -46,11 +50,6 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, transport.error());
     return 1;
   }
-  hub::NextHopServer nhs(config->nhs, **transport, **store, **loop, **loop);
-  if (auto started = nhs.start(); !started) {
-    log::error(kLog, started.error());
-    return 1;
-  }
   // The overlay: the hub's own device, and spoke-to-spoke forwarding that
   // tells the redirect policy of every hair-pin.
   auto device =
@@ -59,12 +58,14 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, device.error());
     return 1;
   }
-  dataplane::HubDataplaneConfig dp;
-  dp.local_prefixes.push_back(shortcut::Prefix::host(config->nhs.protocol));
-  dataplane::HubDataplane dataplane(dp, **device, **transport, nhs, **loop);
+  node::HubNode hub(hub_node_config(*config), node::HubSeams{**transport, **store, **loop, **loop, device->get()});
+  if (auto started = hub.start(); !started) {
+    log::error(kLog, started.error());
+    return 1;
+  }
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");
-    nhs.on_batch_end();  // commit and answer what is open before leaving
+    hub.stop();  // commit and answer what is open before leaving
     (*loop)->stop();
   };
   auto signals = watch_daemon_signals(**loop, stop, [&] {
@@ -79,7 +80,7 @@ int run_hub(const std::string& config_path) {
       log::warning(kLog, "SIGHUP: addresses, GRE key, database and control socket change only on restart");
     }
     log::set_level(reloaded->log_level);
-    nhs.reconfigure(reloaded->nhs);
+    hub.reload(hub_node_config(*reloaded));
     log::info(kLog, "SIGHUP: configuration reloaded from " + config_path);
   });
   if (!signals) {
@@ -89,8 +90,8 @@ int run_hub(const std::string& config_path) {
 
   auto control = open_control(
       **loop, config->control_socket,
-      [&nhs, &dataplane, counters = transport->get()](std::string_view command) {
-        return hub_control(nhs, command, counters, &dataplane);
+      [&hub, counters = transport->get()](std::string_view command) {
+        return hub_control(hub.nhs(), command, counters, hub.dataplane());
       });
   if (!control) {
     log::error(kLog, control.error());

@@ -2,15 +2,14 @@
 
 #include <csignal>
 
-#include "agent/spoke_agent.h"
 #include "app/control_server.h"
 #include "app/daemon_parts.h"
 #include "app/process_tuning.h"
 #include "app/spoke_config.h"
 #include "app/spoke_control.h"
 #include "base/log.h"
-#include "dataplane/spoke_dataplane.h"
 #include "dataplane/tun_device.h"
+#include "node/spoke_node.h"
 #include "platform/event_loop.h"
 #include "platform/raw_gre_transport.h"
 #include "vici/none_provider.h"
@@ -53,19 +52,15 @@ int run_spoke(const std::string& config_path) {
     log::error(kLog, device.error());
     return 1;
   }
-  dataplane::SpokeDataplaneConfig dp;
-  dp.gre_key = config->gre_key.has_value();
-  dataplane::SpokeDataplane dataplane(dp, **device, **transport, **loop);
   auto provider = make_provider(**loop, *config);
-
-  agent::SpokeAgent agent(config->agent, **transport, *provider, dataplane, **loop, **loop);
-  agent.nhc().set_data_frame_handler([&dataplane](const NbmaFrame& frame) { dataplane.on_frame(frame); });
-  // Overlay traffic without a shortcut follows the primary NHS (fail-over).
-  agent.nhc().servers().set_on_primary_change([&dataplane](const spoke::NhsRegistration* primary) {
-    dataplane.set_hub_nbma(primary != nullptr ? primary->nbma() : IpAddress{});
-    log::info(kLog, primary != nullptr ? "hub path via " + primary->nbma().to_string() : "no NHS is up");
-  });
-  if (auto started = agent.start(); !started) {
+  node::SpokeNodeConfig node_config;
+  node_config.agent = config->agent;
+  node_config.dataplane.gre_key = config->gre_key.has_value();
+  node::SpokeNode spoke(node_config, node::SpokeSeams{**transport, *provider, **loop, **loop, device->get()},
+                        [](const IpAddress& primary) {
+                          log::info(kLog, !primary.empty() ? "hub path via " + primary.to_string() : "no NHS is up");
+                        });
+  if (auto started = spoke.start(); !started) {
     log::error(kLog, started.error());
     return 1;
   }
@@ -76,7 +71,7 @@ int run_spoke(const std::string& config_path) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shortcuts back to the hub, purging registrations");
     shutdown_deadline = (*loop)->make_timer([&] { (*loop)->stop(); });
     shutdown_deadline->arm(kShutdownGrace);
-    agent.shutdown([&] { (*loop)->stop(); });
+    spoke.stop([&] { (*loop)->stop(); });
   };
   auto signals = watch_daemon_signals(**loop, stop, [&] {
     auto reloaded = load_spoke_config(config_path);
@@ -93,7 +88,7 @@ int run_spoke(const std::string& config_path) {
   }
 
   auto control = open_control(**loop, config->control_socket,
-                                     [&agent](std::string_view command) { return spoke_control(agent, command); });
+                              [&spoke](std::string_view command) { return spoke_control(spoke.agent(), command); });
   if (!control) {
     log::error(kLog, control.error());
     return 1;

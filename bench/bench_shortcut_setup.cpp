@@ -20,6 +20,8 @@
 #include "fakes/fake_loop.h"
 #include "fakes/in_memory_fabric.h"
 #include "hub/next_hop_server.h"
+#include "node/hub_node.h"
+#include "node/spoke_node.h"
 
 namespace {
 
@@ -32,7 +34,8 @@ struct Station {
   std::unique_ptr<fakes::FabricTransport> transport;
   std::unique_ptr<fakes::FakeIpsecProvider> provider;
   fakes::FakeDataplane dataplane;
-  std::unique_ptr<agent::SpokeAgent> agent;
+  std::unique_ptr<node::SpokeNode> assembled;  // the daemon's assembly (node/spoke_node.h)
+  agent::SpokeAgent* agent = nullptr;
 };
 
 void BM_TrafficIndicationToDirectPath(benchmark::State& state) {
@@ -45,8 +48,9 @@ void BM_TrafficIndicationToDirectPath(benchmark::State& state) {
   hub_config.nbma = ip("203.0.113.1");
   hub_config.protocol = ip("10.0.0.1");
   hub_config.redirect.rate = {1e9, 1e9};  // the benchmark redirects as fast as it can
-  hub::NextHopServer hub(hub_config, *hub_transport, store, loop, loop);
-  if (!hub.start().ok()) std::abort();
+  node::HubNode hub_node(node::HubNodeConfig{hub_config, {}}, node::HubSeams{*hub_transport, store, loop, loop});
+  if (!hub_node.start().ok()) std::abort();
+  hub::NextHopServer& hub = hub_node.nhs();
 
   auto make_spoke = [&](const char* nbma, const char* protocol) {
     auto s = std::make_unique<Station>();
@@ -59,8 +63,11 @@ void BM_TrafficIndicationToDirectPath(benchmark::State& state) {
     config.nhc.servers.push_back({ip("203.0.113.1"), ip("10.0.0.1"), 0});
     config.nhc.resolution_rate = {1e9, 1e9};
     config.shortcuts.indication_rate = {1e9, 1e9};
-    s->agent = std::make_unique<agent::SpokeAgent>(config, *s->transport, *s->provider, s->dataplane, loop, loop);
-    if (!s->agent->start().ok()) std::abort();
+    s->assembled = std::make_unique<node::SpokeNode>(
+        node::SpokeNodeConfig{config, {}},
+        node::SpokeSeams{*s->transport, *s->provider, loop, loop, nullptr, &s->dataplane});
+    s->agent = &s->assembled->agent();
+    if (!s->assembled->start().ok()) std::abort();
     return s;
   };
   auto a = make_spoke("198.51.100.2", "10.0.0.2");

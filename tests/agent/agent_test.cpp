@@ -1,6 +1,7 @@
 // In-process tier for the whole mission: a real hub (hub::NextHopServer)
 // and three spoke agents (NHC + shortcut manager) over the in-memory NBMA
-// fabric with a fake clock, the fake IPsec provider and fake dataplanes.
+// fabric with a fake clock, the fake IPsec provider and fake dataplanes,
+// each assembled as the daemons assemble them (node/).
 // Hair-pinned traffic is reported to the hub's redirect policy as its
 // dataplane would; the rest happens on the wire.
 #include <doctest/doctest.h>
@@ -15,6 +16,8 @@
 #include "fakes/fake_loop.h"
 #include "fakes/in_memory_fabric.h"
 #include "hub/next_hop_server.h"
+#include "node/hub_node.h"
+#include "node/spoke_node.h"
 #include "nhrp/builders.h"
 #include "nhrp/codec.h"
 
@@ -42,14 +45,16 @@ struct Hub {
     start(loop);
   }
   void start(fakes::FakeLoop& loop) {
-    server.reset();
-    server = std::make_unique<hub::NextHopServer>(config, *transport, store, loop, loop);
-    REQUIRE(server->start().ok());
+    assembled.reset();
+    assembled = std::make_unique<node::HubNode>(node::HubNodeConfig{config, {}}, node::HubSeams{*transport, store, loop, loop});
+    server = &assembled->nhs();
+    REQUIRE(assembled->start().ok());
   }
   hub::NhsConfig config;
   std::unique_ptr<fakes::FabricTransport> transport;
   db::FakeRegistrationStore store;
-  std::unique_ptr<hub::NextHopServer> server;
+  std::unique_ptr<node::HubNode> assembled;  // the daemon's assembly, control plane only
+  hub::NextHopServer* server = nullptr;
 };
 
 struct Spoke {
@@ -68,8 +73,10 @@ struct Spoke {
     config.shortcuts.idle_timeout = 120s;
     if (tweak) tweak(config);
     provider.auto_up = ipsec_auto_up;  // like IKE that always succeeds; tests turn it off
-    agent = std::make_unique<SpokeAgent>(config, *transport, provider, dataplane, loop, loop);
-    REQUIRE(agent->start().ok());
+    assembled = std::make_unique<node::SpokeNode>(node::SpokeNodeConfig{config, {}},
+                                             node::SpokeSeams{*transport, provider, loop, loop, nullptr, &dataplane});
+    agent = &assembled->agent();
+    REQUIRE(assembled->start().ok());
   }
   [[nodiscard]] std::optional<ShortcutState> shortcut(const Prefix& prefix) const {
     return agent->shortcuts().state_of(prefix);
@@ -79,7 +86,8 @@ struct Spoke {
   std::unique_ptr<fakes::FabricTransport> transport;
   fakes::FakeIpsecProvider provider;
   fakes::FakeDataplane dataplane;
-  std::unique_ptr<SpokeAgent> agent;
+  std::unique_ptr<node::SpokeNode> assembled;  // the daemon's assembly over a recording dataplane
+  SpokeAgent* agent = nullptr;
 };
 
 // What the shortcut layer asked the provider for: every ensure but the

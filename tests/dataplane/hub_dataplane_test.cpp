@@ -19,6 +19,8 @@
 #include "fakes/fake_ipsec_provider.h"
 #include "fakes/fake_loop.h"
 #include "fakes/in_memory_fabric.h"
+#include "node/hub_node.h"
+#include "node/spoke_node.h"
 #include "tests/dataplane/packets.h"
 
 namespace advpnd::dataplane {
@@ -42,22 +44,23 @@ struct Hub {
     auto endpoint = fabric.create_endpoint(kHubNbma);
     REQUIRE(endpoint.ok());
     transport = std::move(endpoint).value();
-    hub::NhsConfig config;
-    config.nbma = kHubNbma;
-    config.protocol = kHubProtocol;
-    server = std::make_unique<hub::NextHopServer>(config, *transport, store, loop, loop);
-    REQUIRE(server->start().ok());
-    HubDataplaneConfig dataplane_config;
-    dataplane_config.local_prefixes = {Prefix::host(kHubProtocol), Prefix::of(ip("172.16.0.0"), 16)};
-    dataplane = std::make_unique<HubDataplane>(dataplane_config, device, *transport, *server, loop);
+    node::HubNodeConfig config;
+    config.nhs.nbma = kHubNbma;
+    config.nhs.protocol = kHubProtocol;
+    config.dataplane.local_prefixes = {Prefix::of(ip("172.16.0.0"), 16)};  // and the hub's own address
+    assembled = std::make_unique<node::HubNode>(config, node::HubSeams{*transport, store, loop, loop, &device});
+    REQUIRE(assembled->start().ok());
+    server = &assembled->nhs();
+    dataplane = assembled->dataplane();
   }
   [[nodiscard]] const hub::RedirectStats& redirects() const { return server->redirect().stats(); }
 
   std::unique_ptr<fakes::FabricTransport> transport;
   db::FakeRegistrationStore store;
-  std::unique_ptr<hub::NextHopServer> server;
   InMemoryDevice device{"hub0", 1476};
-  std::unique_ptr<HubDataplane> dataplane;
+  std::unique_ptr<node::HubNode> assembled;  // the daemon's assembly (node/hub_node.h)
+  hub::NextHopServer* server = nullptr;
+  HubDataplane* dataplane = nullptr;
 };
 
 struct Spoke {
@@ -66,8 +69,6 @@ struct Spoke {
     auto endpoint = fabric.create_endpoint(nbma);
     REQUIRE(endpoint.ok());
     transport = std::move(endpoint).value();
-    SpokeDataplaneConfig dataplane_config;
-    dataplane = std::make_unique<SpokeDataplane>(dataplane_config, device, *transport, loop);
     agent::SpokeAgentConfig config;
     config.nhc.nbma = nbma;
     config.nhc.protocol = protocol;
@@ -76,13 +77,13 @@ struct Spoke {
     config.nhc.servers = {{kHubNbma, kHubProtocol, 0}};
     config.shortcuts.idle_timeout = 120s;
     provider.auto_up = true;
-    agent = std::make_unique<agent::SpokeAgent>(config, *transport, provider, *dataplane, loop, loop);
-    // The daemon's wiring: overlay frames to the dataplane, the primary NHS as its hub.
-    agent->nhc().set_data_frame_handler([this](const NbmaFrame& frame) { dataplane->on_frame(frame); });
-    agent->nhc().servers().set_on_primary_change([this](const spoke::NhsRegistration* primary) {
-      dataplane->set_hub_nbma(primary != nullptr ? primary->nbma() : IpAddress{});
-    });
-    REQUIRE(agent->start().ok());
+    // The daemon's assembly and wiring (node/spoke_node.h): overlay frames to
+    // the dataplane, the primary NHS as its hub.
+    assembled = std::make_unique<node::SpokeNode>(node::SpokeNodeConfig{config, {}},
+                                             node::SpokeSeams{*transport, provider, loop, loop, &device});
+    agent = &assembled->agent();
+    dataplane = assembled->dataplane();
+    REQUIRE(assembled->start().ok());
   }
   std::vector<std::byte> packet_to(const IpAddress& destination, std::uint32_t sequence = 0, std::uint8_t ttl = 64) {
     UdpSpec spec{protocol, destination, 200, 0xB8};
@@ -96,8 +97,9 @@ struct Spoke {
   std::unique_ptr<fakes::FabricTransport> transport;
   fakes::FakeIpsecProvider provider;
   InMemoryDevice device;
-  std::unique_ptr<SpokeDataplane> dataplane;
-  std::unique_ptr<agent::SpokeAgent> agent;
+  std::unique_ptr<node::SpokeNode> assembled;
+  agent::SpokeAgent* agent = nullptr;
+  SpokeDataplane* dataplane = nullptr;
 };
 
 // Quiet from the first member on (the hub logs at info as it starts).

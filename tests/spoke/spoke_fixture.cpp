@@ -20,8 +20,10 @@ TestHub::TestHub(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress
   config.nbma = nbma;
   config.protocol = protocol;
   if (tweak) tweak(config);
-  server = std::make_unique<hub::NextHopServer>(config, *transport, store, loop, loop);
-  REQUIRE(server->start().ok());
+  assembled = std::make_unique<node::HubNode>(node::HubNodeConfig{config, {}},
+                                             node::HubSeams{*transport, store, loop, loop});
+  server = &assembled->nhs();
+  REQUIRE(assembled->start().ok());
 }
 
 const db::Binding* TestHub::binding(const IpAddress& address) const {

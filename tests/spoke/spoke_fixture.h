@@ -19,6 +19,7 @@
 #include "fakes/fake_loop.h"
 #include "fakes/in_memory_fabric.h"
 #include "hub/next_hop_server.h"
+#include "node/hub_node.h"
 #include "nhrp/builders.h"
 #include "nhrp/codec.h"
 #include "spoke/nhc.h"
@@ -59,7 +60,8 @@ struct TestHub {
   IpAddress protocol;
   std::unique_ptr<fakes::FabricTransport> transport;
   db::FakeRegistrationStore store;
-  std::unique_ptr<hub::NextHopServer> server;
+  std::unique_ptr<node::HubNode> assembled;  // the daemon's assembly (node/hub_node.h), control plane only
+  hub::NextHopServer* server = nullptr;
 };
 
 struct TestSpoke {
