@@ -1,5 +1,7 @@
-// Token buckets keyed by anything hashable: the redirect policy's per
-// (source, destination) limit and the per-NBMA registration limit. Memory
+// Token buckets: one (TokenBucket: the NHC's resolutions, the responder's
+// replies) or keyed by anything hashable (KeyedTokenBucket: the redirect
+// policy's per (source, destination) limit, the per-NBMA registration
+// limit), with one refill rule. For the keyed ones, memory
 // is bounded: at most `max_keys` buckets; when full, buckets that have
 // refilled completely (and so carry no state) are dropped first, and if
 // none has, the request is refused (counted by the caller).
@@ -19,6 +21,49 @@ struct TokenRate {
   double burst = 1;       // bucket size
 };
 
+// The tokens of one bucket and the one refill rule: `per_second` tokens
+// come back each second, up to `burst`.
+struct TokenCount {
+  double tokens = 0;
+  MonotonicTime updated{};
+
+  void refill(const TokenRate& rate, MonotonicTime now) {
+    const double elapsed = std::chrono::duration<double>(now - updated).count();
+    if (elapsed > 0) {
+      tokens = std::min(rate.burst, tokens + elapsed * rate.per_second);
+      updated = now;
+    }
+  }
+  // Takes one token if there is one (after refilling up to `now`).
+  bool take(const TokenRate& rate, MonotonicTime now) {
+    refill(rate, now);
+    if (tokens < 1.0) return false;
+    tokens -= 1.0;
+    return true;
+  }
+};
+
+// One bucket; starts full at the first try_take().
+class TokenBucket {
+ public:
+  explicit TokenBucket(TokenRate rate) : rate_(rate) {}
+
+  void set_rate(TokenRate rate) { rate_ = rate; }
+  [[nodiscard]] const TokenRate& rate() const { return rate_; }
+
+  // Takes one token at `now`; false when the bucket is empty.
+  bool try_take(MonotonicTime now) {
+    if (!started_) count_ = TokenCount{rate_.burst, now};
+    started_ = true;
+    return count_.take(rate_, now);
+  }
+
+ private:
+  TokenRate rate_;
+  TokenCount count_;
+  bool started_ = false;
+};
+
 template <class Key, class Hash = std::hash<Key>>
 class KeyedTokenBucket {
  public:
@@ -32,35 +77,18 @@ class KeyedTokenBucket {
     auto it = buckets_.find(key);
     if (it == buckets_.end()) {
       if (buckets_.size() >= max_keys_ && !evict_full(now)) return false;
-      it = buckets_.emplace(key, Bucket{rate_.burst, now}).first;
+      it = buckets_.emplace(key, TokenCount{rate_.burst, now}).first;
     }
-    Bucket& bucket = it->second;
-    refill(bucket, now);
-    if (bucket.tokens < 1.0) return false;
-    bucket.tokens -= 1.0;
-    return true;
+    return it->second.take(rate_, now);
   }
 
   [[nodiscard]] std::size_t size() const { return buckets_.size(); }
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    MonotonicTime updated{};
-  };
-
-  void refill(Bucket& bucket, MonotonicTime now) const {
-    const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
-    if (elapsed > 0) {
-      bucket.tokens = std::min(rate_.burst, bucket.tokens + elapsed * rate_.per_second);
-      bucket.updated = now;
-    }
-  }
-
   // Drops every bucket that is full again; true if room was made.
   bool evict_full(MonotonicTime now) {
     for (auto it = buckets_.begin(); it != buckets_.end();) {
-      refill(it->second, now);
+      it->second.refill(rate_, now);
       it = it->second.tokens >= rate_.burst ? buckets_.erase(it) : std::next(it);
     }
     return buckets_.size() < max_keys_;
@@ -68,7 +96,7 @@ class KeyedTokenBucket {
 
   TokenRate rate_;
   std::size_t max_keys_;
-  std::unordered_map<Key, Bucket, Hash> buckets_;
+  std::unordered_map<Key, TokenCount, Hash> buckets_;
 };
 
 }  // namespace advpnd

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "spoke/pacing.h"
+#include "base/backoff.h"
 
 namespace advpnd::spoke {
 

@@ -52,7 +52,7 @@ struct NhcConfig {
   std::vector<LocalPrefix> local_prefixes;  // answered by the responder
   bool register_local_prefixes = false;     // and registered at every NHS
   std::size_t max_outstanding_resolutions = 256;
-  Rate resolution_rate{10.0, 20.0};
+  TokenRate resolution_rate{10.0, 20.0};
   double jitter = kDefaultJitter;
   std::uint64_t seed = 1;
 };

@@ -45,13 +45,13 @@
 #include <string_view>
 #include <vector>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/ip_address.h"
 #include "base/nbma_transport.h"
 #include "nhrp/builders.h"
 #include "nhrp/packet.h"
 #include "spoke/local_prefix.h"
-#include "spoke/pacing.h"
 #include "spoke/packet_sender.h"
 #include "spoke/request_ids.h"
 

@@ -20,14 +20,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/ip_address.h"
 #include "base/nbma_transport.h"
+#include "base/token_bucket.h"
 #include "nhrp/builders.h"
 #include "nhrp/packet.h"
 #include "spoke/negative_cache.h"
 #include "spoke/nhs_set.h"
-#include "spoke/pacing.h"
 #include "spoke/packet_sender.h"
 #include "spoke/request_ids.h"
 
@@ -78,7 +79,7 @@ struct ResolutionConfig {
   std::uint16_t holding_time = nhrp::kDefaultHoldingTime;
   std::uint16_t mtu = 0;
   std::size_t max_outstanding = 256;
-  Rate rate{10.0, 20.0};  // new requests (not retransmissions, not coalesced callers)
+  TokenRate rate{10.0, 20.0};  // new requests (not retransmissions, not coalesced callers)
   std::size_t max_negative_entries = 4096;
   double jitter = kDefaultJitter;
   std::uint64_t seed = 2;

@@ -26,10 +26,10 @@
 #include "base/clock.h"
 #include "base/ip_address.h"
 #include "base/nbma_transport.h"
+#include "base/token_bucket.h"
 #include "nhrp/builders.h"
 #include "nhrp/packet.h"
 #include "spoke/local_prefix.h"
-#include "spoke/pacing.h"
 #include "spoke/packet_sender.h"
 #include "spoke/peer_cache.h"
 
@@ -41,7 +41,7 @@ struct ResponderConfig {
   std::uint16_t mtu = 0;
   std::vector<LocalPrefix> local_prefixes;
   std::size_t max_peers = 4096;
-  Rate reply_rate{50.0, 100.0};  // replies of any kind: we never become a reflector
+  TokenRate reply_rate{50.0, 100.0};  // replies of any kind: we never become a reflector
 };
 
 // One binding a Purge Request told us to forget (RFC 2332 5.2.5).

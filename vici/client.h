@@ -39,10 +39,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "platform/event_loop.h"
-#include "vici/backoff.h"
 #include "vici/message.h"
 
 namespace advpnd::vici {
@@ -165,7 +165,7 @@ class Client {
   ClientOptions options_;
   std::unique_ptr<Connection> connection_;
   std::deque<Request> queue_;
-  bool in_flight_ = false;  // queue_.front() has been sent
+  bool in_flight_ = false;            // queue_.front() has been sent
   std::set<std::string> registered_;  // events registered (or being) on this connection
   std::shared_ptr<Subscription::Registry> registry_;
   StateHandler state_handler_;

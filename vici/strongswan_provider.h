@@ -56,11 +56,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/ip_address.h"
 #include "platform/event_loop.h"
 #include "shortcut/ipsec_provider.h"
-#include "vici/backoff.h"
 #include "vici/client.h"
 #include "vici/conn_builder.h"
 #include "vici/sa_list.h"
