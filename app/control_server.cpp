@@ -17,9 +17,7 @@ namespace {
 constexpr std::string_view kLog = "control";
 
 // Wire form of an answer: "ok\n" or "error\n", then the body, then EOF.
-std::string frame_reply(const ControlReply& reply) {
-  return std::string(reply.ok ? "ok\n" : "error\n") + reply.body;
-}
+std::string frame_reply(const ControlReply& reply) { return std::string(reply.ok ? "ok\n" : "error\n") + reply.body; }
 
 Result<sockaddr_un, std::string> socket_address(const std::string& path) {
   sockaddr_un addr{};
@@ -153,7 +151,7 @@ void ControlServer::answer(Client& client, const ControlReply& reply) {
                                             " bytes of answers are waiting for other control clients\n"});
   }
   queued_bytes_ += client.output.size();
-  client.watch.reset();  // nothing more is read from this client
+  client.watch.reset();       // nothing more is read from this client
   if (flush(client)) return;  // all of it went at once (the common case); `client` is gone
   auto watch = loop_.watch_writable(client.fd.get(), [this, raw = &client] { (void)flush(*raw); });
   if (!watch) {
@@ -196,7 +194,8 @@ Result<ControlReply, std::string> control_request(const std::string& path, std::
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {  // NOLINT
     return fail("cannot reach the daemon at " + path + ": " + std::strerror(errno));
   }
-  const timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  const timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::string line(command);

@@ -64,8 +64,7 @@ class SpokeNode {
   [[nodiscard]] const dataplane::SpokeDataplane* dataplane() const { return own_dataplane_.get(); }
 
  private:
-  static shortcut::ShortcutDataplane& pick(const SpokeSeams& seams,
-                                           std::unique_ptr<dataplane::SpokeDataplane>& own,
+  static shortcut::ShortcutDataplane& pick(const SpokeSeams& seams, std::unique_ptr<dataplane::SpokeDataplane>& own,
                                            const dataplane::SpokeDataplaneConfig& config);
 
   std::unique_ptr<dataplane::SpokeDataplane> own_dataplane_;  // before agent_: outlives it

@@ -119,8 +119,9 @@ TEST_CASE("control server: a client that never reads is dropped after the stall 
   REQUIRE(loop);
   TempFile socket(".sock");
   const std::string body(8U << 20U, 'y');
-  auto server = app::ControlServer::open(**loop, socket.path(),
-                                         [&](std::string_view) { return app::ControlReply{true, body}; });
+  auto server = app::ControlServer::open(**loop, socket.path(), [&](std::string_view) {
+    return app::ControlReply{true, body};
+  });
   REQUIRE(server);
   platform::UniqueFd silent = connect_to(socket.path());
   REQUIRE(::send(silent.get(), "big\n", 4, MSG_NOSIGNAL) == 4);
