@@ -33,8 +33,16 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
                        shortcut::ShortcutDataplane& dataplane, const Clock& clock, TimerFactory& timers)
     : nhc_(std::move(config.nhc), transport, clock, timers),
       resolver_(nhc_),
-      tunnels_(provider, timers, [this](const IpAddress& nbma) { nhc_.servers().path_up(nbma); }),
-      shortcuts_(config.shortcuts, resolver_, tunnels_, dataplane, clock, timers) {
+      tunnels_(provider, clock, timers,
+               [this](const IpAddress& nbma, bool up) {
+                 if (up) {
+                   nhc_.servers().path_up(nbma);
+                 } else {
+                   nhc_.servers().path_down(nbma);
+                 }
+               },
+               TunnelBrokerConfig{config.tunnels, config.shortcuts.idle_timeout}),
+      shortcuts_(config.shortcuts, resolver_, tunnels_.pool(), dataplane, clock, timers) {
   nhc_.set_traffic_indication_handler([this](const spoke::TrafficIndication& indication) {
     shortcuts_.on_traffic_indication(indication.inner_destination);
   });
@@ -55,6 +63,7 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
 }
 
 SpokeAgent::~SpokeAgent() {
+  tunnels_.detach();  // the shortcuts' leases go below; the SAs stay with charon
   nhc_.set_purge_authorizer(nullptr);
   nhc_.responder().set_reply_gate(nullptr);
   nhc_.set_traffic_indication_handler(nullptr);
@@ -62,6 +71,7 @@ SpokeAgent::~SpokeAgent() {
 }
 
 Status<std::string> SpokeAgent::start() {
+  nhc_.servers().wait_for_paths();  // a registration goes out once its tunnel is up
   auto started = nhc_.start();
   if (!started) return started;
   std::vector<IpAddress> nhs;

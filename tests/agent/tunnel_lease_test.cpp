@@ -1,0 +1,100 @@
+// Who owns a spoke's tunnels (issue #10 item 3): the responder's tunnel to a
+// requester, asked for only to send a reply, is released when it is no
+// longer used or never comes up, and a peer that cannot be reached is given
+// up after bounded attempts. Asserted on the fake provider's call log over
+// fake time.
+#include <doctest/doctest.h>
+
+#include "tests/agent/mission_fixture.h"
+
+namespace advpnd::agent {
+namespace {
+
+using namespace testing;
+
+std::size_t calls_for(const std::vector<IpAddress>& calls, const IpAddress& peer) {
+  return static_cast<std::size_t>(std::count(calls.begin(), calls.end(), peer));
+}
+
+TEST_CASE("lease: the responder's tunnel, up only for its reply, is terminated once idle (not kept forever)") {
+  ResponderMission r;
+  auto& [m, hub, a, b] = r;
+  b.provider.report(a.nbma, shortcut::TunnelState::Up, "CHILD_SA installed");
+  m.settle();
+  REQUIRE(b.agent->nhc().responder().answered() >= 1);
+  CHECK(b.provider.terminated.empty());  // a's shortcut is using it
+  CHECK(b.agent->tunnels().reply_tunnels() == 1);
+  // No packet over it for longer than the idle timeout (120 s here).
+  m.loop.advance(130s);
+  m.settle();
+  CHECK(calls_for(b.provider.terminated, a.nbma) == 1);
+  CHECK(b.agent->tunnels().reply_tunnels() == 0);
+  CHECK(calls_for(b.provider.ensured, a.nbma) == 1);
+  m.loop.advance(600s);
+  CHECK(calls_for(b.provider.ensured, a.nbma) == 1);
+  CHECK(calls_for(b.provider.terminated, a.nbma) == 1);
+}
+
+TEST_CASE("lease: a responder tunnel that never comes up is given up; IKE stops, the failure is counted") {
+  ResponderMission r;
+  auto& [m, hub, a, b] = r;
+  // b's provider never reports Up nor Failed (IKE packets into the void);
+  // a's resolution times out and a gives up too.
+  m.loop.advance(TunnelBroker::kReplyWait + 1s);
+  m.settle();
+  CHECK(calls_for(b.provider.terminated, a.nbma) >= 1);
+  CHECK(b.agent->tunnels().reply_tunnels() == 0);
+  CHECK(b.agent->tunnels().replies_dropped() >= 1);
+  const std::size_t ensures = calls_for(b.provider.ensured, a.nbma);
+  const std::size_t terminates = calls_for(b.provider.terminated, a.nbma);
+  // 2.5 minutes later (the measurement of the issue): nothing more was asked.
+  m.loop.advance(150s);
+  m.settle();
+  CHECK(calls_for(b.provider.ensured, a.nbma) == ensures);
+  CHECK(calls_for(b.provider.terminated, a.nbma) == terminates);
+}
+
+TEST_CASE("lease: a responder tunnel whose IKE keeps failing is given up after the bounded attempts") {
+  ResponderMission r;
+  auto& [m, hub, a, b] = r;
+  for (unsigned i = 0; i < shortcut::TunnelPoolConfig{}.max_attempts; ++i) {
+    m.loop.advance(1s);
+    b.provider.report(a.nbma, shortcut::TunnelState::Failed, "no route to host");
+    m.settle();
+  }
+  CHECK(calls_for(b.provider.terminated, a.nbma) == 1);
+  CHECK(b.agent->tunnels().pool().stats().given_up[static_cast<std::size_t>(shortcut::LeaseHolder::Reply)] == 1);
+  const auto listed = b.agent->tunnels().pool().status();
+  const bool shown = std::any_of(listed.begin(), listed.end(), [&](const shortcut::TunnelStatus& s) {
+    return s.peer == a.nbma && s.state == shortcut::PoolTunnelState::GivenUp;
+  });
+  CHECK(shown);
+}
+
+TEST_CASE("lease: a shortcut and a reply share one tunnel; it goes when both are done") {
+  ResponderMission r;
+  auto& [m, hub, a, b] = r;
+  b.provider.report(a.nbma, shortcut::TunnelState::Up, "CHILD_SA installed");
+  m.settle();
+  // b wants a shortcut to a as well: the same tunnel, no new ensure.
+  m.loop.advance(1s);
+  m.hairpin(hub, b, a.protocol);
+  m.settle();
+  REQUIRE(b.shortcut(Prefix::host(a.protocol)) == ShortcutState::Active);
+  CHECK(calls_for(b.provider.ensured, a.nbma) == 1);
+  // Traffic keeps b's shortcut up past the reply's idle release.
+  for (int i = 0; i < 150; ++i) {
+    b.dataplane.traffic(a.nbma);
+    m.loop.advance(1s);
+  }
+  m.settle();
+  CHECK(b.agent->tunnels().reply_tunnels() == 0);
+  CHECK(b.provider.terminated.empty());
+  // Then b's shortcut goes idle: the last lease, the tunnel goes.
+  m.loop.advance(130s);
+  m.settle();
+  CHECK(calls_for(b.provider.terminated, a.nbma) == 1);
+}
+
+}  // namespace
+}  // namespace advpnd::agent
