@@ -32,6 +32,7 @@
 #include "spoke/pacing.h"
 #include "spoke/packet_sender.h"
 #include "spoke/peer_cache.h"
+#include "spoke/request_ids.h"
 
 namespace advpnd::spoke {
 
@@ -70,6 +71,13 @@ class Responder {
   // Removes what the request names from the peer cache, replies unless N
   // is set, and returns every CIE it named (for the shortcut layer).
   std::vector<PurgedBinding> on_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
+
+  // Clean stop (RFC 2332 5.2.5): a Purge Request, N set, to every
+  // requester whose binding of us from a reply we sent has not expired,
+  // naming our address and every local prefix; returns how many were sent.
+  // One shot: the stop does not wait (a lost one leaves the requester its
+  // holding time, as before).
+  std::size_t purge_answered(RequestIds& ids);
 
   // The prefix length we answer `target` with, or nullopt if not ours.
   [[nodiscard]] std::optional<std::uint8_t> serves(const IpAddress& target) const;
