@@ -40,6 +40,7 @@ std::vector<IkeSa> parse_ike_sas(const Message& event) {
     sa.state = section.value_or("state");
     sa.local_host = section.value_or("local-host");
     sa.remote_host = section.value_or("remote-host");
+    sa.initiator = section.value_or("initiator") == "yes";
     if (const Section* children = section.find_section("child-sas")) {
       for (const auto& child : children->entries()) {
         if (child.kind == EntryKind::Section) sa.children.push_back(parse_child(child.name, child.section));

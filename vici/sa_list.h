@@ -46,6 +46,7 @@ struct IkeSa {
   std::string state;  // CONNECTING, ESTABLISHED, DELETING, ...
   std::string local_host;
   std::string remote_host;
+  bool initiator = false;  // "initiator = yes": this end initiated the IKE_SA
   std::vector<ChildSa> children;
 
   // True when a CHILD_SA of that config name is installed (traffic is protected).

@@ -286,6 +286,33 @@ def test_direct_path_encrypted(_=None):
 
 
 @test
+def test_one_sa_per_pair(_=None):
+    """Both directions redirected at once (a ping's request and reply both hair-pin): both spokes
+    initiate IKE, and the tie-break (vici/duplicate_sa.h: the lower NBMA's SA wins) leaves exactly one
+    IKE_SA between s1 and s2 in each spoke's charon; traffic keeps flowing over it."""
+
+    def body(lab, _):
+        s1, s2 = lab.spoke(1), lab.spoke(2)
+        check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "first ping failed")
+        wait_for(lambda: active_shortcut(lab, "s1", s2.lan_prefix), 10, "no shortcut on s1")
+        wait_for(lambda: active_shortcut(lab, "s2", s1.lan_prefix), 10, "no shortcut on s2")
+        try:
+            wait_for(lambda: len(sas_to(lab, "s1", s2.nbma)) == 1 and len(sas_to(lab, "s2", s1.nbma)) == 1, 12,
+                     "not exactly one IKE_SA between s1 and s2")
+        except Failure as error:
+            raise Failure(f"{error}: s1 has {len(sas_to(lab, 's1', s2.nbma))}, "
+                          f"s2 has {len(sas_to(lab, 's2', s1.nbma))}") from error
+        result = ping(lab, "h1", s2.host_address, count=20, interval=0.05)
+        check(result.returncode == 0 and " 0% packet loss" in result.stdout, f"pings after the tie-break: {result.stdout}")
+        check(len(sas_to(lab, "s1", s2.nbma)) == 1 and len(sas_to(lab, "s2", s1.nbma)) == 1,
+              "a second IKE_SA came back")
+        check(active_shortcut(lab, "s1", s2.lan_prefix) and active_shortcut(lab, "s2", s1.lan_prefix),
+              "a shortcut went down with the duplicate SA")
+
+    run_lab(body)
+
+
+@test
 def test_voice(_=None):
     """50 packets/s of small UDP for 20 s from h1 to h2, across the switch to the shortcut: no packet lost
     or duplicated; set-up time (first packet sent -> first ESP packet s1->s2 on the WAN) median <= 100 ms."""
