@@ -7,7 +7,10 @@
 // message: the SA initiated by the end with the LOWER NBMA address wins;
 // the other end terminates the one it initiated itself. Only once the
 // winner's CHILD_SA is installed (make before break: traffic never waits),
-// and one-way traffic never meets it (one initiator, one SA).
+// and one-way traffic never meets it (one initiator, one SA). "Installed"
+// means installed here for kDuplicateGrace already: the peer installs its
+// half of the SA it initiated only when our IKE_AUTH answer reaches it, and
+// until then it may be sending through the SA we would drop.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,18 @@
 #include "vici/sa_list.h"
 
 namespace advpnd::vici {
+
+inline constexpr std::uint64_t kDuplicateGraceSeconds = 2;
+
+// A CHILD_SA of `child_name` in `sa` installed for the grace period.
+[[nodiscard]] inline bool installed_for_grace(const IkeSa& sa, std::string_view child_name) {
+  for (const ChildSa& child : sa.children) {
+    if (child.name == child_name && child.installed() && child.install_time.value_or(0) >= kDuplicateGraceSeconds) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // The IKE_SA unique IDs this end must terminate among `sas` (all of
 // list-sas; `carries` picks the peer's, whatever connection charon matched
@@ -35,7 +50,7 @@ template <typename Carries>
   for (const IkeSa& sa : sas) {
     if (!carries(sa) || !sa.has_installed_child(child_name) || sa.unique_id == 0) continue;
     if (!sa.initiator) {
-      theirs_installed = true;
+      theirs_installed = theirs_installed || installed_for_grace(sa, child_name);
       continue;
     }
     ours.push_back(sa.unique_id);

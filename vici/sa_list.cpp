@@ -23,6 +23,7 @@ ChildSa parse_child(const std::string& key, const Section& section) {
   child.packets_out = section.find_number("packets-out").value_or(0);
   child.use_in = section.find_number("use-in");
   child.use_out = section.find_number("use-out");
+  child.install_time = section.find_number("install-time");
   if (const auto* ts = section.find_list("remote-ts")) child.remote_ts = *ts;
   return child;
 }

@@ -31,6 +31,7 @@ struct ChildSa {
   std::uint64_t packets_out = 0;
   std::optional<std::uint64_t> use_in;  // seconds since the last packet; absent if none yet
   std::optional<std::uint64_t> use_out;
+  std::optional<std::uint64_t> install_time;  // seconds since it was installed
   std::vector<std::string> remote_ts;  // "198.51.100.3/32[gre]"
 
   [[nodiscard]] bool installed() const { return state == "INSTALLED"; }

@@ -308,6 +308,12 @@ def test_one_sa_per_pair(_=None):
               "a second IKE_SA came back")
         check(active_shortcut(lab, "s1", s2.lan_prefix) and active_shortcut(lab, "s2", s1.lan_prefix),
               "a shortcut went down with the duplicate SA")
+        # advpnctl show tunnels: who holds the tunnel (s2 set it up to answer s1, and has its own shortcut).
+        tunnels = lab.ctl("s2", "show", "tunnels", as_json=True)["tunnels"]
+        mine = [t for t in tunnels if t["peer_nbma"] == s1.nbma]
+        check(mine and mine[0]["state"] == "up" and mine[0]["shortcut_leases"] >= 1, f"s2's show tunnels: {tunnels}")
+        hub = [t for t in tunnels if t["nhs_leases"] == 1]
+        check(len(hub) == 1 and hub[0]["state"] == "up", f"s2's NHS tunnel in show tunnels: {tunnels}")
 
     run_lab(body)
 

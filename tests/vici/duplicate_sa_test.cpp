@@ -21,6 +21,7 @@ IkeSa sa(const char* name, std::uint64_t id, const char* local, const char* remo
   ChildSa child;
   child.name = "gre";
   child.state = child_state;
+  child.install_time = 5;
   s.children.push_back(child);
   return s;
 }
@@ -54,6 +55,15 @@ TEST_CASE("duplicate SA: both installed: the higher end drops its own, the lower
 TEST_CASE("duplicate SA: the peer's incoming SA landed on our own connection (charon's best match): still told apart") {
   const std::vector<IkeSa> at_high = {sa("advpnd-198.51.100.2", 7, "198.51.100.3", "198.51.100.2", "INSTALLED", true),
                                       sa("advpnd-198.51.100.2", 8, "198.51.100.3", "198.51.100.2", "INSTALLED", false)};
+  CHECK(duplicates_to_drop(at_high, "gre", kHigh, kLow, peer_template(kLow)) == std::vector<std::uint64_t>{7});
+}
+
+TEST_CASE("duplicate SA: the winner just installed here (the peer may not have its half yet): nothing dropped") {
+  std::vector<IkeSa> at_high = {sa("advpnd-198.51.100.2", 7, "198.51.100.3", "198.51.100.2", "INSTALLED", true),
+                                sa("advpnd-responder", 8, "198.51.100.3", "198.51.100.2", "INSTALLED", false)};
+  at_high[1].children[0].install_time = 0;
+  CHECK(duplicates_to_drop(at_high, "gre", kHigh, kLow, peer_template(kLow)).empty());
+  at_high[1].children[0].install_time = kDuplicateGraceSeconds;
   CHECK(duplicates_to_drop(at_high, "gre", kHigh, kLow, peer_template(kLow)) == std::vector<std::uint64_t>{7});
 }
 
