@@ -47,9 +47,18 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
     shortcuts_.on_traffic_indication(indication.inner_destination);
   });
   // Cisco DMVPN phase 3: the responder brings the tunnel to the requester up, then answers over it.
-  nhc_.responder().set_reply_gate([this](const IpAddress& requester_nbma, std::function<void()> send) {
-    tunnels_.when_up(requester_nbma, std::move(send));
-  });
+  // A requester we cannot reach (behind a NAT that hides it from the hub) gets the reply through
+  // the primary NHS, which forwarded its request; it then initiates to us.
+  nhc_.responder().set_reply_gate(
+      [this](const IpAddress& requester_nbma, std::function<void(const IpAddress&)> send) {
+        tunnels_.when_up(
+            requester_nbma, [send, requester_nbma] { send(requester_nbma); },
+            [this, send] {
+              const spoke::NhsRegistration* nhs = nhc_.servers().primary();
+              if (nhs != nullptr) send(nhs->nbma());
+              return nhs != nullptr;
+            });
+      });
   // The NHC takes purges from its NHSs and the peers it answered; a peer we shortcut to may too.
   nhc_.set_purge_authorizer([this](const IpAddress& source) {
     const auto shortcuts = shortcuts_.list();

@@ -49,12 +49,13 @@ std::string TunnelBroker::nhs_tunnel_error(const IpAddress& nhs_nbma) const {
   return status->last_error;
 }
 
-void TunnelBroker::when_up(const IpAddress& peer, std::function<void()> action) {
+void TunnelBroker::when_up(const IpAddress& peer, std::function<void()> action, std::function<bool()> fallback) {
   auto it = replies_.find(peer);
   if (it == replies_.end()) {
     auto reply = std::make_unique<Reply>();
     reply->timer = timers_.make_timer([this, peer] { on_reply_timer(peer); });
-    reply->timer->arm(kReplyWait);
+    reply->created = clock_.now();
+    reply->timer->arm(kReplyFallback);
     it = replies_.emplace(peer, std::move(reply)).first;
     it->second->lease = pool_.lease(peer, LeaseHolder::Reply, [this, peer](TunnelState state, const std::string& why) {
       on_reply_tunnel(peer, state, why);
@@ -72,6 +73,7 @@ void TunnelBroker::when_up(const IpAddress& peer, std::function<void()> action) 
     return;
   }
   reply.waiting.push_back(std::move(action));
+  if (fallback) reply.fallbacks.push_back(std::move(fallback));
 }
 
 void TunnelBroker::on_reply_tunnel(const IpAddress& peer, TunnelState state, const std::string& reason) {
@@ -82,6 +84,7 @@ void TunnelBroker::on_reply_tunnel(const IpAddress& peer, TunnelState state, con
     return;
   }
   if (state == TunnelState::Failed) {
+    if (!it->second->sent && send_via_nhs(peer, "tunnel failed (" + reason + ")")) return;
     drop_reply(peer, "tunnel failed (" + reason + ")");
   } else if (it->second->sent) {
     drop_reply(peer, "tunnel down (" + reason + ")");
@@ -115,7 +118,16 @@ void TunnelBroker::on_reply_timer(const IpAddress& peer) {
   if (it == replies_.end()) return;
   Reply& reply = *it->second;
   if (!reply.sent) {
-    drop_reply(peer, "not up within " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kReplyWait).count()) + " s");
+    const auto waited = [](Duration d) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+    };
+    const Duration waiting = clock_.now() - reply.created;
+    if (waiting < kReplyWait) {
+      if (send_via_nhs(peer, "not up within " + waited(kReplyFallback))) return;
+      reply.timer->arm(kReplyWait - waiting);
+      return;
+    }
+    drop_reply(peer, "not up within " + waited(kReplyWait));
     return;
   }
   const std::uint64_t now_packets = packets(pool_.counters(peer));
@@ -142,6 +154,22 @@ void TunnelBroker::drop_reply(const IpAddress& peer, const std::string& why) {
     log::info(kLog, "tunnel to " + peer.to_string() + " set up for a reply: " + why + ", released");
   }
   replies_.erase(it);  // the lease with it
+}
+
+bool TunnelBroker::send_via_nhs(const IpAddress& peer, const std::string& why) {
+  auto it = replies_.find(peer);
+  if (it == replies_.end()) return false;
+  auto fallbacks = std::move(it->second->fallbacks);
+  it->second->fallbacks.clear();
+  std::size_t sent = 0;
+  for (auto& fallback : fallbacks) sent += fallback() ? 1 : 0;
+  if (sent == 0) return false;
+  replies_via_nhs_ += sent;
+  log::info(kLog, "tunnel to " + peer.to_string() + " " + why + ": " + std::to_string(sent) +
+                      " reply(s) sent through the NHS instead (the requester initiates)");
+  it->second->waiting.clear();
+  replies_.erase(it);  // stop trying to reach it: the lease with it
+  return true;
 }
 
 }  // namespace advpnd::agent

@@ -10,9 +10,12 @@
 //  * the responder: a Resolution Reply goes straight to the requester's
 //    NBMA address, so, as on Cisco DMVPN phase 3, the tunnel to the
 //    requester is set up first and the reply sent over it (when_up). The
-//    reply's lease is bounded: dropped with its waiting replies when the
-//    tunnel does not come up within kReplyWait (or the pool gives it up
-//    after its bounded attempts), and once the reply went out, kept only
+//    reply's lease is bounded: when the tunnel does not come up within
+//    kReplyFallback (or the pool gives it up first), the waiting replies
+//    go through the NHS instead (a requester behind a NAT: our IKE to its
+//    private address cannot succeed; it initiates to us once it has the
+//    reply) and the lease is dropped; without a fallback, they are dropped
+//    after kReplyWait. Once the reply went out directly, the lease is kept only
 //    while the tunnel carries traffic (no packet for `reply_idle`: the
 //    requester's shortcut has gone idle too) or until it goes down. An
 //    action that waited for a tunnel runs again kRepeatAfterSetup later:
@@ -53,6 +56,9 @@ class TunnelBroker {
   // A reply's tunnel must come up within this (the requester's resolution
   // times out by then; it asks again and a new lease is taken).
   static constexpr Duration kReplyWait = std::chrono::seconds(30);
+  // Replies with a fallback take it when the tunnel is not up within this
+  // (an IKE exchange takes tens of ms; charon's first retransmission is at 4 s).
+  static constexpr Duration kReplyFallback = std::chrono::seconds(3);
   // How often a responder's tunnel is checked for traffic.
   static constexpr Duration kReplyIdleCheck = std::chrono::seconds(5);
 
@@ -65,8 +71,9 @@ class TunnelBroker {
   // A lease on the tunnel to each NHS from now on.
   void start(const std::vector<IpAddress>& nhs_nbmas);
   // Runs `action` once the tunnel to `peer` is up: now if it is, else when
-  // it comes up; dropped (with a log line) if it does not within kReplyWait.
-  void when_up(const IpAddress& peer, std::function<void()> action);
+  // it comes up. If it does not within kReplyFallback (or fails), runs
+  // `fallback` instead (false: it could not; then dropped after kReplyWait).
+  void when_up(const IpAddress& peer, std::function<void()> action, std::function<bool()> fallback = {});
   [[nodiscard]] bool up(const IpAddress& peer) const { return pool_.up(peer); }
   // Why the tunnel to an NHS last failed or went down; empty while it is up
   // (advpnctl show nhs).
@@ -74,6 +81,7 @@ class TunnelBroker {
   // Peers the responder holds a tunnel to (advpnctl show tunnels).
   [[nodiscard]] std::size_t reply_tunnels() const { return replies_.size(); }
   [[nodiscard]] std::uint64_t replies_dropped() const { return replies_dropped_; }
+  [[nodiscard]] std::uint64_t replies_via_nhs() const { return replies_via_nhs_; }
 
   [[nodiscard]] shortcut::TunnelPool& pool() { return pool_; }
   [[nodiscard]] const shortcut::TunnelPool& pool() const { return pool_; }
@@ -86,15 +94,19 @@ class TunnelBroker {
   struct Reply {
     shortcut::TunnelLease lease;
     std::vector<std::function<void()>> waiting;
+    std::vector<std::function<bool()>> fallbacks;
     bool sent = false;  // the tunnel came up and the replies went out
+    MonotonicTime created{};
     std::uint64_t last_packets = 0;
     MonotonicTime last_used{};
-    std::unique_ptr<Timer> timer;  // kReplyWait, then kReplyIdleCheck
+    std::unique_ptr<Timer> timer;  // kReplyFallback, kReplyWait, then kReplyIdleCheck
   };
   void on_reply_tunnel(const IpAddress& peer, shortcut::TunnelState state, const std::string& reason);
   void run_waiting(const IpAddress& peer, Reply& reply);
   void on_reply_timer(const IpAddress& peer);
   void drop_reply(const IpAddress& peer, const std::string& why);
+  // Runs the waiting replies' fallbacks and drops the lease; false if none could run.
+  bool send_via_nhs(const IpAddress& peer, const std::string& why);
 
   const Clock& clock_;
   TimerFactory& timers_;
@@ -105,6 +117,7 @@ class TunnelBroker {
   std::map<IpAddress, std::unique_ptr<Reply>> replies_;
   std::vector<std::unique_ptr<Timer>> repeats_;  // kRepeatAfterSetup; fired ones are pruned
   std::uint64_t replies_dropped_ = 0;
+  std::uint64_t replies_via_nhs_ = 0;
 };
 
 }  // namespace advpnd::agent

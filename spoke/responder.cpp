@@ -98,13 +98,13 @@ void Responder::refuse(const nhrp::Packet& request, const IpAddress& requester_n
 }
 
 void Responder::deliver(const IpAddress& requester_nbma, nhrp::Packet reply, std::uint64_t& counter) {
-  auto send = [this, requester_nbma, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter] {
-    if (sender_.send(requester_nbma, *reply)) ++counter;
+  auto send = [this, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter](const IpAddress& to) {
+    if (sender_.send(to, *reply)) ++counter;
   };
   if (gate_) {
     gate_(requester_nbma, std::move(send));
   } else {
-    send();
+    send(requester_nbma);
   }
 }
 

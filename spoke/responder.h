@@ -63,10 +63,12 @@ class Responder {
 
   void on_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
   // Replies go straight to the requester's NBMA address. Before each one
-  // the gate decides when it leaves: at once (no gate), or, as on Cisco
-  // DMVPN phase 3, once the IPsec tunnel to the requester is up
-  // (agent/tunnel_broker.h) so that it does not fail closed.
-  using ReplyGate = std::function<void(const IpAddress& requester_nbma, std::function<void()> send)>;
+  // the gate decides when and where it leaves: at once (no gate), or, as
+  // on Cisco DMVPN phase 3, once the IPsec tunnel to the requester is up
+  // (agent/tunnel_broker.h) so that it does not fail closed; or through an
+  // NHS (send(nhs_nbma)) when the requester cannot be reached directly.
+  using ReplyGate = std::function<void(const IpAddress& requester_nbma,
+                                       std::function<void(const IpAddress& send_to)> send)>;
   void set_reply_gate(ReplyGate gate) { gate_ = std::move(gate); }
   // Removes what the request names from the peer cache, replies unless N
   // is set, and returns every CIE it named (for the shortcut layer).

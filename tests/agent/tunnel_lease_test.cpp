@@ -35,16 +35,16 @@ TEST_CASE("lease: the responder's tunnel, up only for its reply, is terminated o
   CHECK(calls_for(b.provider.terminated, a.nbma) == 1);
 }
 
-TEST_CASE("lease: a responder tunnel that never comes up is given up; IKE stops, the failure is counted") {
+TEST_CASE("lease: a responder tunnel that never comes up: the reply goes through the NHS, IKE stops") {
   ResponderMission r;
   auto& [m, hub, a, b] = r;
-  // b's provider never reports Up nor Failed (IKE packets into the void);
-  // a's resolution times out and a gives up too.
-  m.loop.advance(TunnelBroker::kReplyWait + 1s);
+  // b's provider never reports Up nor Failed (IKE packets into the void):
+  // after kReplyFallback the reply goes through the NHS and b stops trying.
+  m.loop.advance(TunnelBroker::kReplyFallback + 1s);
   m.settle();
   CHECK(calls_for(b.provider.terminated, a.nbma) >= 1);
   CHECK(b.agent->tunnels().reply_tunnels() == 0);
-  CHECK(b.agent->tunnels().replies_dropped() >= 1);
+  CHECK(b.agent->tunnels().replies_via_nhs() >= 1);
   const std::size_t ensures = calls_for(b.provider.ensured, a.nbma);
   const std::size_t terminates = calls_for(b.provider.terminated, a.nbma);
   // 2.5 minutes later (the measurement of the issue): nothing more was asked.
@@ -54,11 +54,28 @@ TEST_CASE("lease: a responder tunnel that never comes up is given up; IKE stops,
   CHECK(calls_for(b.provider.terminated, a.nbma) == terminates);
 }
 
+TEST_CASE("lease: a reply without a fallback waits kReplyWait, then is dropped and its tunnel terminated") {
+  fakes::FakeLoop loop;
+  fakes::FakeIpsecProvider provider(loop);
+  TunnelBroker tunnels(provider, loop, loop, nullptr);
+  const IpAddress peer = ip("198.51.100.9");
+  int sent = 0;
+  tunnels.when_up(peer, [&] { ++sent; });
+  loop.advance(TunnelBroker::kReplyFallback + 1s);
+  CHECK(tunnels.reply_tunnels() == 1);  // no fallback to take: still waiting
+  CHECK(provider.terminated.empty());
+  loop.advance(TunnelBroker::kReplyWait - TunnelBroker::kReplyFallback);
+  CHECK(sent == 0);
+  CHECK(tunnels.reply_tunnels() == 0);
+  CHECK(tunnels.replies_dropped() == 1);
+  CHECK(provider.terminated == std::vector<IpAddress>{peer});
+}
+
 TEST_CASE("lease: a responder tunnel whose IKE keeps failing is given up after the bounded attempts") {
   ResponderMission r;
   auto& [m, hub, a, b] = r;
   for (unsigned i = 0; i < shortcut::TunnelPoolConfig{}.max_attempts; ++i) {
-    m.loop.advance(1s);
+    m.loop.advance(100ms);  // fails fast: given up before kReplyFallback
     b.provider.report(a.nbma, shortcut::TunnelState::Failed, "no route to host");
     m.settle();
   }
