@@ -536,6 +536,60 @@ def test_nat(_=None):
     run_lab(body)
 
 
+def one_way(lab: labmod.Lab, src_host: str, dst_host: str, dst_address: str, seconds: int = 2) -> None:
+    """A one-way UDP flow (50 packets/s): only the sender's spoke is redirected."""
+    receiver = subprocess.Popen(["ip", "netns", "exec", lab.ns(dst_host), sys.executable, str(VOICE), "recv",
+                                 "4000", str(seconds + 8)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    lab.exec_in(src_host, [sys.executable, str(VOICE), "send", dst_address, "4000", "50", str(seconds)], timeout=30)
+    receiver.communicate(timeout=30)
+
+
+@test
+def test_nat_one_way_from_natted(_=None):
+    """One-way traffic FROM the spoke behind NAT (s3 -> s1) with IPsec: s1 cannot reach s3's private
+    address, so after 3 s it sends its Resolution Reply through the hub; s3 then initiates IKE to s1
+    itself and its shortcut carries the flow (no hair-pin), and s1 stops trying IKE to s3."""
+
+    def body(lab, _):
+        s1, s3 = lab.spoke(1), lab.spoke(3)
+        one_way(lab, "h3", "h1", s1.host_address, seconds=6)
+        shortcut = wait_for(lambda: active_shortcut(lab, "s3", s1.lan_prefix), 10, "no shortcut s3 -> s1")
+        check(shortcut["peer_nbma"] == s1.nbma, f"s3's shortcut goes to {shortcut['peer_nbma']}")
+        before = hairpins(lab)
+        one_way(lab, "h3", "h1", s1.host_address, seconds=2)
+        check(hairpins(lab) == before, "one-way traffic from the NATted spoke still goes through the hub")
+        check(active_shortcut(lab, "s3", s1.lan_prefix)["bytes_out"] > 0, "the shortcut carried nothing")
+        check(sas_to(lab, "s1", labmod.NAT_OUTSIDE), "no SA s1 <-> s3 through the NAT")
+        tunnels = lab.ctl("s1", "show", "tunnels", as_json=True)
+        check(tunnels["replies_dropped"] == 0, f"s1 dropped replies: {tunnels}")
+        check(not any(t["peer_nbma"] == s3.nbma and t["state"] != "given-up" for t in tunnels["tunnels"]),
+              f"s1 still tries IKE to s3's private address: {tunnels}")
+
+    run_lab(body)
+
+
+@test
+def test_nat_one_way_to_natted(_=None):
+    """One-way traffic TO the spoke behind NAT (h1 -> h3's LAN) with IPsec: the hub forwards s1's
+    resolution to s3, which owns the prefix; s3 (behind the NAT) initiates IKE to s1 and answers over
+    it, and s1's shortcut uses that SA (its peer is s3's own NBMA, the SA's traffic selector)."""
+
+    def body(lab, _):
+        s1, s3 = lab.spoke(1), lab.spoke(3)
+        one_way(lab, "h1", "h3", s3.host_address, seconds=6)
+        wait_for(lambda: active_shortcut(lab, "s1", s3.lan_prefix), 10, "no shortcut s1 -> s3")
+        before = hairpins(lab)
+        one_way(lab, "h1", "h3", s3.host_address, seconds=2)
+        check(hairpins(lab) == before, "one-way traffic to the NATted spoke still goes through the hub")
+        check(active_shortcut(lab, "s1", s3.lan_prefix)["bytes_out"] > 0, "the shortcut carried nothing")
+        check(sas_to(lab, "s1", labmod.NAT_OUTSIDE), "no SA s1 <-> s3 through the NAT")
+        tunnels = lab.ctl("s1", "show", "tunnels", as_json=True)
+        check(tunnels["given_up_shortcut"] == 0 and tunnels["replies_dropped"] == 0, f"s1: {tunnels}")
+
+    run_lab(body)
+
+
 @test
 def test_nat_clear_gre(_=None):
     """Without IPsec the NAT rewrites the GRE itself: the hub sees it (NHRP NAT extension), records
