@@ -49,8 +49,10 @@ TEST_CASE("responder purge: a clean stop purges the requester it answered; its s
   m.loop.advance(5s);
   CHECK(done);
   std::vector<PurgeTap::Sent> to_a;
+  const IpAddress a_nbma = a.nbma;  // clang-14: no structured bindings in lambdas
+  const IpAddress b_nbma = b.nbma;
   std::copy_if(tap.purges.begin(), tap.purges.end(), std::back_inserter(to_a),
-               [&](const PurgeTap::Sent& s) { return s.from == b.nbma && s.to == a.nbma; });
+               [&](const PurgeTap::Sent& s) { return s.from == b_nbma && s.to == a_nbma; });
   REQUIRE(to_a.size() == 1);
   const nhrp::Packet& purge = to_a.front().packet;
   CHECK(purge.dst_protocol == a.protocol);
@@ -76,8 +78,10 @@ TEST_CASE("responder purge: a requester whose binding has expired is not purged"
   b.agent->shutdown([] {});
   m.settle();
   m.loop.advance(5s);
+  const IpAddress a_nbma = a.nbma;  // clang-14: no structured bindings in lambdas
+  const IpAddress b_nbma = b.nbma;
   const bool to_a = std::any_of(tap.purges.begin(), tap.purges.end(),
-                                [&](const PurgeTap::Sent& s) { return s.from == b.nbma && s.to == a.nbma; });
+                                [&](const PurgeTap::Sent& s) { return s.from == b_nbma && s.to == a_nbma; });
   CHECK_FALSE(to_a);
 }
 

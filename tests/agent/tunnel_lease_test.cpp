@@ -82,8 +82,9 @@ TEST_CASE("lease: a responder tunnel whose IKE keeps failing is given up after t
   CHECK(calls_for(b.provider.terminated, a.nbma) == 1);
   CHECK(b.agent->tunnels().pool().stats().given_up[static_cast<std::size_t>(shortcut::LeaseHolder::Reply)] == 1);
   const auto listed = b.agent->tunnels().pool().status();
+  const IpAddress a_nbma = a.nbma;  // clang-14: no structured bindings in lambdas
   const bool shown = std::any_of(listed.begin(), listed.end(), [&](const shortcut::TunnelStatus& s) {
-    return s.peer == a.nbma && s.state == shortcut::PoolTunnelState::GivenUp;
+    return s.peer == a_nbma && s.state == shortcut::PoolTunnelState::GivenUp;
   });
   CHECK(shown);
 }
