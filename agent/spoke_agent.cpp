@@ -33,15 +33,32 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
                        shortcut::ShortcutDataplane& dataplane, const Clock& clock, TimerFactory& timers)
     : nhc_(std::move(config.nhc), transport, clock, timers),
       resolver_(nhc_),
-      tunnels_(provider, timers, [this](const IpAddress& nbma) { nhc_.servers().path_up(nbma); }),
-      shortcuts_(config.shortcuts, resolver_, tunnels_, dataplane, clock, timers) {
+      tunnels_(provider, clock, timers,
+               [this](const IpAddress& nbma, bool up) {
+                 if (up) {
+                   nhc_.servers().path_up(nbma);
+                 } else {
+                   nhc_.servers().path_down(nbma);
+                 }
+               },
+               TunnelBrokerConfig{config.tunnels, config.shortcuts.idle_timeout}),
+      shortcuts_(config.shortcuts, resolver_, tunnels_.pool(), dataplane, clock, timers) {
   nhc_.set_traffic_indication_handler([this](const spoke::TrafficIndication& indication) {
     shortcuts_.on_traffic_indication(indication.inner_destination);
   });
   // Cisco DMVPN phase 3: the responder brings the tunnel to the requester up, then answers over it.
-  nhc_.responder().set_reply_gate([this](const IpAddress& requester_nbma, std::function<void()> send) {
-    tunnels_.when_up(requester_nbma, std::move(send));
-  });
+  // A requester we cannot reach (behind a NAT that hides it from the hub) gets the reply through
+  // the primary NHS, which forwarded its request; it then initiates to us.
+  nhc_.responder().set_reply_gate(
+      [this](const IpAddress& requester_nbma, std::function<void(const IpAddress&)> send) {
+        tunnels_.when_up(
+            requester_nbma, [send, requester_nbma] { send(requester_nbma); },
+            [this, send] {
+              const spoke::NhsRegistration* nhs = nhc_.servers().primary();
+              if (nhs != nullptr) send(nhs->nbma());
+              return nhs != nullptr;
+            });
+      });
   // The NHC takes purges from its NHSs and the peers it answered; a peer we shortcut to may too.
   nhc_.set_purge_authorizer([this](const IpAddress& source) {
     const auto shortcuts = shortcuts_.list();
@@ -55,6 +72,7 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
 }
 
 SpokeAgent::~SpokeAgent() {
+  tunnels_.detach();  // the shortcuts' leases go below; the SAs stay with charon
   nhc_.set_purge_authorizer(nullptr);
   nhc_.responder().set_reply_gate(nullptr);
   nhc_.set_traffic_indication_handler(nullptr);
@@ -62,6 +80,7 @@ SpokeAgent::~SpokeAgent() {
 }
 
 Status<std::string> SpokeAgent::start() {
+  nhc_.servers().wait_for_paths();  // a registration goes out once its tunnel is up
   auto started = nhc_.start();
   if (!started) return started;
   std::vector<IpAddress> nhs;

@@ -24,6 +24,7 @@ namespace advpnd::agent {
 struct SpokeAgentConfig {
   spoke::NhcConfig nhc;
   shortcut::ShortcutConfig shortcuts;
+  shortcut::TunnelPoolConfig tunnels;
 };
 
 class SpokeAgent {

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   std::string command;
-  CLI::App* show = app.add_subcommand("show", "show registrations | nhs | shortcuts | stats");
+  CLI::App* show = app.add_subcommand("show", "show registrations | nhs | shortcuts | tunnels | stats");
   show->require_subcommand(1);
   show->add_subcommand("registrations", "every registration the hub holds (committed to its store)")
       ->callback([&] { command = "show registrations"; });
@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
       ->callback([&] { command = "show nhs"; });
   show->add_subcommand("shortcuts", "spoke: each shortcut with state, peer NBMA, prefix, age, idle time, bytes")
       ->callback([&] { command = "show shortcuts"; });
+  show->add_subcommand("tunnels", "spoke: each IPsec tunnel with who holds it (NHS, shortcuts, replies), given-up peers")
+      ->callback([&] { command = "show tunnels"; });
   show->add_subcommand("stats", "packets received and sent by type, errors by reason (hub: store health)")
       ->callback([&] { command = "show stats"; });
   CLI::App* clear = app.add_subcommand("clear", "clear registration ADDR");

@@ -100,6 +100,48 @@ ControlReply show_shortcuts(const agent::SpokeAgent& agent, bool json) {
   return {true, table.render() + std::to_string(list.size()) + " shortcut(s)\n"};
 }
 
+// Every tunnel the spoke holds a lease on (shortcut/tunnel_pool.h), with
+// who holds it, and the peers given up lately: responder-only tunnels and
+// unreachable peers show here, not in show shortcuts.
+ControlReply show_tunnels(const agent::SpokeAgent& agent, bool json) {
+  const auto list = agent.tunnels().pool().status();
+  const auto lease_count = [](const shortcut::TunnelStatus& s, shortcut::LeaseHolder holder) {
+    return s.leases[static_cast<std::size_t>(holder)];
+  };
+  using shortcut::LeaseHolder;
+  if (json) {
+    JsonWriter w;
+    w.begin_object().key("tunnels").begin_array();
+    for (const shortcut::TunnelStatus& s : list) {
+      w.begin_object()
+          .field("peer_nbma", s.peer.to_string())
+          .field("state", shortcut::to_string(s.state))
+          .field("nhs_leases", lease_count(s, LeaseHolder::Nhs))
+          .field("shortcut_leases", lease_count(s, LeaseHolder::Shortcut))
+          .field("reply_leases", lease_count(s, LeaseHolder::Reply))
+          .field("failed_attempts", s.failed_attempts)
+          .field("last_error", s.last_error)
+          .end_object();
+    }
+    const shortcut::TunnelPoolStats& st = agent.tunnels().pool().stats();
+    w.end_array()
+        .field("count", list.size())
+        .field("given_up_reply", st.given_up[static_cast<std::size_t>(LeaseHolder::Reply)])
+        .field("given_up_shortcut", st.given_up[static_cast<std::size_t>(LeaseHolder::Shortcut)])
+        .field("replies_dropped", agent.tunnels().replies_dropped())
+        .end_object();
+    return {true, w.take() + "\n"};
+  }
+  TextTable table({"PEER NBMA", "STATE", "NHS", "SHORTCUTS", "REPLIES", "FAILED", "LAST ERROR"});
+  for (const shortcut::TunnelStatus& s : list) {
+    table.add_row({s.peer.to_string(), std::string(shortcut::to_string(s.state)),
+                   std::to_string(lease_count(s, LeaseHolder::Nhs)), std::to_string(lease_count(s, LeaseHolder::Shortcut)),
+                   std::to_string(lease_count(s, LeaseHolder::Reply)), std::to_string(s.failed_attempts),
+                   s.last_error.empty() ? "-" : s.last_error});
+  }
+  return {true, table.render() + std::to_string(list.size()) + " tunnel(s)\n"};
+}
+
 ControlReply show_stats(const agent::SpokeAgent& agent, bool json) {
   const spoke::NhcStats& s = agent.nhc().stats();
   const shortcut::ShortcutStats& sc = agent.shortcuts().stats();
@@ -135,8 +177,9 @@ ControlReply spoke_control(agent::SpokeAgent& agent, std::string_view command) {
   if (args.size() == 2 && args[0] == "show" && args[1] == "nhs") return show_nhs(agent, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "shortcuts") return show_shortcuts(agent, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(agent, json);
-  return {false,
-          "unknown command \"" + std::string(command) + "\"; a spoke knows: show nhs, show shortcuts, show stats\n"};
+  if (args.size() == 2 && args[0] == "show" && args[1] == "tunnels") return show_tunnels(agent, json);
+  return {false, "unknown command \"" + std::string(command) +
+                     "\"; a spoke knows: show nhs, show shortcuts, show tunnels, show stats\n"};
 }
 
 }  // namespace advpnd::app

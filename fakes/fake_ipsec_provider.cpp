@@ -17,7 +17,8 @@ void FakeIpsecProvider::terminate(const IpAddress& peer) {
 std::optional<shortcut::TunnelCounters> FakeIpsecProvider::counters(const IpAddress& peer) const {
   auto it = up.find(peer);
   if (it == up.end() || !it->second) return std::nullopt;
-  return shortcut::TunnelCounters{};
+  auto counted = tunnel_counters.find(peer);
+  return counted == tunnel_counters.end() ? shortcut::TunnelCounters{} : counted->second;
 }
 
 void FakeIpsecProvider::report(const IpAddress& peer, shortcut::TunnelState state, std::string reason) {

@@ -32,6 +32,8 @@ class FakeIpsecProvider final : public shortcut::IpsecProvider {
   std::vector<IpAddress> ensured;
   std::vector<IpAddress> terminated;
   std::map<IpAddress, bool> up;  // what the fake believes is up
+  // What counters() reports for a tunnel that is up (charon's list-sas sum).
+  std::map<IpAddress, shortcut::TunnelCounters> tunnel_counters;
   std::vector<std::string>* journal = nullptr;  // shared with FakeDataplane: the order of calls
 
  private:

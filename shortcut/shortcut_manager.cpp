@@ -52,25 +52,22 @@ struct ShortcutManager::Entry {
   MonotonicTime expires{};
   PeerCounters seen;          // counters at the last idle check
   bool used_since_refresh = false;
-  bool holds_peer = false;    // counted in peer_users_
+  TunnelLease lease;          // from Connecting on
   bool routed_via_peer = false;
   bool refresh_checked = false;  // Active: the 2/3 point passed unused, waiting for expiry
   std::unique_ptr<Timer> timer;
 };
 
-ShortcutManager::ShortcutManager(ShortcutConfig config, Resolver& resolver, IpsecProvider& provider,
+ShortcutManager::ShortcutManager(ShortcutConfig config, Resolver& resolver, TunnelPool& tunnels,
                                  ShortcutDataplane& dataplane, const Clock& clock, TimerFactory& timers)
     : config_(config),
       resolver_(resolver),
-      provider_(provider),
+      tunnels_(tunnels),
       dataplane_(dataplane),
       clock_(clock),
       timers_(timers),
       start_rate_(config.indication_rate, 1),
       alive_(std::make_shared<bool>(true)) {
-  provider_.set_listener([this](const IpAddress& peer, TunnelState state, const std::string& reason) {
-    on_tunnel(peer, state, reason);
-  });
   idle_timer_ = timers_.make_timer([this] {
     check_idle();
     idle_timer_->arm(config_.idle_check_interval);
@@ -78,10 +75,7 @@ ShortcutManager::ShortcutManager(ShortcutConfig config, Resolver& resolver, Ipse
   idle_timer_->arm(config_.idle_check_interval);
 }
 
-ShortcutManager::~ShortcutManager() {
-  *alive_ = false;
-  provider_.set_listener(nullptr);
-}
+ShortcutManager::~ShortcutManager() { *alive_ = false; }
 
 void ShortcutManager::on_traffic_indication(const IpAddress& destination) {
   ++stats_.indications;
@@ -163,22 +157,17 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
   switch (to) {
     case ShortcutState::Resolving:
       break;
-    case ShortcutState::Connecting: {
-      entry.holds_peer = true;
-      const bool peer_up = ++peer_users_[entry.peer_nbma] > 1 &&
-                           std::any_of(entries_.begin(), entries_.end(), [&](const auto& other) {
-                             return other.second->peer_nbma == entry.peer_nbma &&
-                                    (other.second->state == ShortcutState::Active ||
-                                     other.second->state == ShortcutState::Refreshing);
-                           });
-      if (peer_up) {
+    case ShortcutState::Connecting:
+      entry.lease = tunnels_.lease(entry.peer_nbma, LeaseHolder::Shortcut,
+                                   [this, key = entry.key](TunnelState state, const std::string& why) {
+                                     on_tunnel(key, state, why);
+                                   });
+      if (tunnels_.up(entry.peer_nbma)) {
         transition(entry, ShortcutState::Active, "tunnel to the peer already up");
         return;
       }
       entry.timer->arm(config_.connect_timeout);
-      provider_.ensure(entry.peer_nbma);
       break;
-    }
     case ShortcutState::Active:
       if (from == ShortcutState::Connecting) {
         // Make before break: only now does the prefix leave the hub path.
@@ -207,7 +196,7 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
       break;
     case ShortcutState::Failed: {
       ++stats_.failed;
-      release_peer(entry);
+      entry.lease.reset();
       const auto backoff = backoff_for(Prefix::host(entry.target));
       entry.timer->arm(backoff);
       break;
@@ -221,23 +210,7 @@ void ShortcutManager::enter_closing(Entry& entry) {
     dataplane_.route_via_hub(entry.key);
     entry.routed_via_peer = false;
   }
-  const bool terminating = entry.holds_peer && peer_users_[entry.peer_nbma] == 1;
-  release_peer(entry);
-  if (!terminating) {
-    erase(entry.key);
-    return;
-  }
-  entry.timer->arm(config_.closing_timeout);
-}
-
-void ShortcutManager::release_peer(Entry& entry) {
-  if (!entry.holds_peer) return;
-  entry.holds_peer = false;
-  auto users = peer_users_.find(entry.peer_nbma);
-  if (users == peer_users_.end()) return;
-  if (--users->second > 0) return;
-  peer_users_.erase(users);
-  provider_.terminate(entry.peer_nbma);
+  erase(entry.key);  // its lease goes with it
 }
 
 void ShortcutManager::on_timer(const Prefix& key) {
@@ -293,31 +266,26 @@ void ShortcutManager::check_idle() {
   }
 }
 
-void ShortcutManager::on_tunnel(const IpAddress& peer, TunnelState state, const std::string& reason) {
-  std::vector<Prefix> affected;
-  for (const auto& [key, entry] : entries_) {
-    if (entry->peer_nbma == peer) affected.push_back(key);
-  }
-  for (const Prefix& key : affected) {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) continue;
-    Entry& entry = *it->second;
-    switch (state) {
-      case TunnelState::Up:
-        if (entry.state == ShortcutState::Connecting) transition(entry, ShortcutState::Active, "tunnel up");
-        break;
-      case TunnelState::Failed:
-      case TunnelState::Down:
-        if (entry.state == ShortcutState::Connecting) {
-          transition(entry, ShortcutState::Failed, "tunnel " + std::string(state == TunnelState::Failed ? "failed" : "down") +
-                                                       (reason.empty() ? "" : ": " + reason));
-        } else if (entry.state == ShortcutState::Active || entry.state == ShortcutState::Refreshing) {
-          transition(entry, ShortcutState::Closing, "tunnel went down" + (reason.empty() ? "" : ": " + reason));
-        } else if (entry.state == ShortcutState::Closing && state == TunnelState::Down) {
-          erase(key);
-        }
-        break;
-    }
+// From the entry's own lease (tunnel_pool.h): Failed means the pool gave
+// the tunnel up after its bounded attempts.
+void ShortcutManager::on_tunnel(const Prefix& key, TunnelState state, const std::string& reason) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry& entry = *it->second;
+  switch (state) {
+    case TunnelState::Up:
+      if (entry.state == ShortcutState::Connecting) transition(entry, ShortcutState::Active, "tunnel up");
+      break;
+    case TunnelState::Failed:
+    case TunnelState::Down:
+      if (entry.state == ShortcutState::Connecting) {
+        transition(entry, ShortcutState::Failed,
+                   "tunnel " + std::string(state == TunnelState::Failed ? "failed" : "down") +
+                       (reason.empty() ? "" : ": " + reason));
+      } else if (entry.state == ShortcutState::Active || entry.state == ShortcutState::Refreshing) {
+        transition(entry, ShortcutState::Closing, "tunnel went down" + (reason.empty() ? "" : ": " + reason));
+      }
+      break;
   }
 }
 
@@ -358,8 +326,7 @@ void ShortcutManager::close_all(const std::string& reason) {
 void ShortcutManager::erase(const Prefix& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
-  release_peer(*it->second);
-  entries_.erase(it);
+  entries_.erase(it);  // the entry's lease is released with it
 }
 
 ShortcutManager::Entry* ShortcutManager::covering(const IpAddress& address) {

@@ -15,15 +15,18 @@
 //    backoff ends: removed                  tunnel down    ▼ refresh failed    ▼
 //                                                      ┌─────────┐ ◀───────────┘
 //                                                      │ Closing │ route via hub FIRST,
-//                                                      └─────────┘ then terminate the tunnel
-//                                                           │ Down (or no other user of the peer)
+//                                                      └─────────┘ then release the lease
+//                                                           │
 //                                                           ▼ removed
 //
 // Until the tunnel is up nothing changes for the traffic: it keeps going
 // through the hub (make before break). On the way down the route goes back
 // to the hub before the tunnel is torn down, so no packet meets a missing
-// path. Several prefixes may share a peer: the tunnel is terminated when
-// the last of them closes.
+// path. Each entry from Connecting on holds a TunnelLease (tunnel_pool.h):
+// several prefixes (and the responder, and an NHS) may share a peer, and
+// the pool terminates the tunnel when the last lease goes. Tunnel events
+// reach an entry through its own lease. A tunnel the pool gives up on
+// (bounded attempts) fails the entry like a connect timeout.
 #pragma once
 
 #include <chrono>
@@ -37,8 +40,8 @@
 #include "base/clock.h"
 #include "base/token_bucket.h"
 #include "shortcut/dataplane.h"
-#include "shortcut/ipsec_provider.h"
 #include "shortcut/resolver.h"
+#include "shortcut/tunnel_pool.h"
 
 namespace advpnd::shortcut {
 
@@ -51,7 +54,6 @@ struct ShortcutConfig {
   std::chrono::seconds failure_backoff{5};    // first negative-cache period; doubles per failure ...
   std::chrono::seconds max_failure_backoff{300};  // ... up to this
   std::chrono::seconds idle_check_interval{1};
-  std::chrono::seconds closing_timeout{10};   // forget a Closing entry even if Down never comes
   std::size_t max_shortcuts = 4096;
   TokenRate indication_rate{1.0, 4.0};  // new shortcuts started per second (indication storms)
 };
@@ -80,7 +82,7 @@ struct ShortcutStats {
 
 class ShortcutManager {
  public:
-  ShortcutManager(ShortcutConfig config, Resolver& resolver, IpsecProvider& provider, ShortcutDataplane& dataplane,
+  ShortcutManager(ShortcutConfig config, Resolver& resolver, TunnelPool& tunnels, ShortcutDataplane& dataplane,
                   const Clock& clock, TimerFactory& timers);
   ~ShortcutManager();
   ShortcutManager(const ShortcutManager&) = delete;
@@ -100,7 +102,7 @@ class ShortcutManager {
  private:
   struct Entry;
   void on_resolved(const Prefix& key, const Resolution& result);
-  void on_tunnel(const IpAddress& peer, TunnelState state, const std::string& reason);
+  void on_tunnel(const Prefix& key, TunnelState state, const std::string& reason);
   void check_idle();
   void on_timer(const Prefix& key);
 
@@ -108,19 +110,17 @@ class ShortcutManager {
   // (reason)", counts, and runs the entry's actions for the new state.
   void transition(Entry& entry, ShortcutState to, const std::string& reason);
   void enter_closing(Entry& entry);
-  void release_peer(Entry& entry);
   void erase(const Prefix& key);
   [[nodiscard]] Entry* covering(const IpAddress& address);
   [[nodiscard]] std::chrono::seconds backoff_for(const Prefix& key);
 
   ShortcutConfig config_;
   Resolver& resolver_;
-  IpsecProvider& provider_;
+  TunnelPool& tunnels_;
   ShortcutDataplane& dataplane_;
   const Clock& clock_;
   TimerFactory& timers_;
   std::map<Prefix, std::unique_ptr<Entry>> entries_;
-  std::map<IpAddress, int> peer_users_;  // entries Connecting/Active/Refreshing per peer
   std::map<Prefix, int> failures_;       // consecutive failures per target: backoff doubling
   std::unique_ptr<Timer> idle_timer_;
   KeyedTokenBucket<int> start_rate_;  // one bucket: new shortcuts per second

@@ -91,7 +91,10 @@ Status<std::string> Nhc::start() {
   return {};
 }
 
-void Nhc::shutdown(std::function<void()> done) { servers_.stop(std::move(done)); }
+void Nhc::shutdown(std::function<void()> done) {
+  if (started_) responder_.purge_answered(ids_);  // the peers first: their tunnels may go with the NHSs'
+  servers_.stop(std::move(done));
+}
 
 // Table dispatch by packet type (STYLE.md; FRR nhrp_peer.c packet_types[]).
 Nhc::Handler Nhc::handler_for(nhrp::PacketType type) {

@@ -84,7 +84,9 @@ class Nhc {
   // Checks the configuration, takes the transport's handlers and registers
   // with every NHS.
   [[nodiscard]] Status<std::string> start();
-  // Clean shutdown: purges our registrations (bounded wait) and runs `done`.
+  // Clean shutdown: purges our binding at the peers we answered
+  // (Responder::purge_answered), then our registrations (bounded wait),
+  // and runs `done`.
   void shutdown(std::function<void()> done);
 
   void resolve(const IpAddress& target, ResolveCallback done) { resolution_.resolve(target, std::move(done)); }

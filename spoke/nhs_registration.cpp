@@ -87,6 +87,10 @@ void NhsRegistration::start() {
   if (!transition(S::Registering, "start")) return;
   nak_backoff_ = Duration::zero();
   begin_cycle();
+  if (path_gated_ && !path_up_) {
+    log::debug(kLog, "nhs " + peer() + ": first request waits for the tunnel");
+    return;
+  }
   send_request();
 }
 
@@ -104,8 +108,10 @@ void NhsRegistration::stop() {
   send_purge();
 }
 
-void NhsRegistration::path_up() {
-  if (state_ != S::Registering && state_ != S::Failed) return;
+void NhsRegistration::path_up(bool resend) {
+  path_up_ = true;
+  if (!resend || last_send_on_path_) return;
+  if (state_ != S::Registering && state_ != S::Refreshing && state_ != S::Failed) return;
   retransmit_ = kFirstRetransmit;
   send_request();
 }
@@ -146,6 +152,7 @@ nhrp::Packet NhsRegistration::build_request() const {
 
 void NhsRegistration::send_request() {
   outstanding_ = true;
+  last_send_on_path_ = !path_gated_ || path_up_;
   sender_.send(nhs_.nbma, build_request());
   on_request_sent();
 }

@@ -144,11 +144,18 @@ class NhsRegistration {
   void start();
   // De-registers (Purging) when a binding may exist, else goes Idle.
   void stop();
-  // The protected path to this NHS just came up (agent/tunnel_broker.h):
-  // while Registering or Failed, resend now (same ID, fresh timeouts)
-  // instead of waiting out a retransmission timer that earlier unsent
-  // requests have stretched.
-  void path_up();
+  // The protected path to this NHS (agent/tunnel_broker.h). After
+  // wait_for_path(), start() sends nothing until path_up(): a request
+  // before the SA exists is dropped (GRE fails closed), and one sent at
+  // start and again at path_up would be answered twice under the same ID
+  // (issue #10 item 5). path_up(): while Registering, Refreshing or
+  // Failed, a request whose last send went out while the path was not up
+  // is sent now (same ID, fresh timeouts) instead of waiting out a
+  // retransmission timer those lost sends have stretched; with
+  // `resend` false (stopping) it is only noted.
+  void wait_for_path() { path_gated_ = true; }
+  void path_up(bool resend = true);
+  void path_down() { path_up_ = false; }
 
   // True while `id` is the request this machine waits a reply for.
   [[nodiscard]] bool awaits_reply(std::uint32_t id) const;
@@ -215,6 +222,9 @@ class NhsRegistration {
   std::uint32_t request_id_ = 0;                   // current cycle
   std::uint32_t registered_id_ = 0;                // of the last success (the purge uses it)
   bool outstanding_ = false;                       // a request waits for its reply
+  bool path_gated_ = false;                        // wait_for_path() was called
+  bool path_up_ = false;                           // the tunnel to the NHS is up
+  bool last_send_on_path_ = false;                 // the last request went out over an up path
   unsigned attempts_ = 0;                          // sends in this cycle
   Duration retransmit_{};                          // current retransmission timeout
   Duration nak_backoff_{};                         // current retry delay after a NAK

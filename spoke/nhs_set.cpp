@@ -32,10 +32,19 @@ void NhsSet::start() {
   }
 }
 
+void NhsSet::wait_for_paths() {
+  for (auto& nhs : servers_) nhs->wait_for_path();
+}
+
 void NhsSet::path_up(const IpAddress& nbma) {
-  if (stopping_) return;
   for (auto& nhs : servers_) {
-    if (nhs->nbma() == nbma) nhs->path_up();
+    if (nhs->nbma() == nbma) nhs->path_up(!stopping_);
+  }
+}
+
+void NhsSet::path_down(const IpAddress& nbma) {
+  for (auto& nhs : servers_) {
+    if (nhs->nbma() == nbma) nhs->path_down();
   }
 }
 

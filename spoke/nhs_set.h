@@ -31,8 +31,12 @@ class NhsSet {
   NhsSet& operator=(const NhsSet&) = delete;
 
   void start();
-  // The tunnel to the NHS at `nbma` came up: NhsRegistration::path_up.
+  // Every registration waits for its path before it sends
+  // (NhsRegistration::wait_for_path); call before start().
+  void wait_for_paths();
+  // The tunnel to the NHS at `nbma` came up or went: NhsRegistration::path_up / path_down.
   void path_up(const IpAddress& nbma);
+  void path_down(const IpAddress& nbma);
   // Purges every registration (bounded by kPurgeWait) and runs `done` once
   // every NHS is Idle, on the event loop, never inside stop().
   void stop(std::function<void()> done);

@@ -98,13 +98,13 @@ void Responder::refuse(const nhrp::Packet& request, const IpAddress& requester_n
 }
 
 void Responder::deliver(const IpAddress& requester_nbma, nhrp::Packet reply, std::uint64_t& counter) {
-  auto send = [this, requester_nbma, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter] {
-    if (sender_.send(requester_nbma, *reply)) ++counter;
+  auto send = [this, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter](const IpAddress& to) {
+    if (sender_.send(to, *reply)) ++counter;
   };
   if (gate_) {
     gate_(requester_nbma, std::move(send));
   } else {
-    send();
+    send(requester_nbma);
   }
 }
 
@@ -143,6 +143,32 @@ std::vector<PurgedBinding> Responder::on_purge_request(const NbmaFrame& frame, c
     sender_.send(frame.outer_source, nhrp::build_purge_reply(request, config_.self));
   }
   return purged;
+}
+
+std::size_t Responder::purge_answered(RequestIds& ids) {
+  nhrp::Cie own;
+  own.prefix_length = nhrp::kHostPrefix;
+  own.nbma = config_.self.nbma;
+  own.protocol = config_.self.protocol;
+  std::vector<nhrp::Cie> cies{own};
+  for (const LocalPrefix& prefix : config_.local_prefixes) {
+    nhrp::Cie cie = own;
+    cie.prefix_length = prefix.length;
+    cie.protocol = prefix.network();
+    cies.push_back(cie);
+  }
+  std::size_t sent = 0;
+  for (const PeerBinding& peer : peers_.all(clock_.now())) {
+    nhrp::PurgeRequestSpec spec;
+    spec.sender = config_.self;
+    spec.dst_protocol = peer.protocol;
+    spec.request_id = ids.next();
+    spec.no_reply = true;  // we are going; nobody would read the reply
+    spec.cies = cies;
+    if (sender_.send(peer.nbma, nhrp::build_purge_request(spec))) ++sent;
+  }
+  if (sent != 0) log::info(kLog, "purged our binding at " + std::to_string(sent) + " peer(s) we answered");
+  return sent;
 }
 
 }  // namespace advpnd::spoke

@@ -32,6 +32,7 @@
 #include "spoke/local_prefix.h"
 #include "spoke/packet_sender.h"
 #include "spoke/peer_cache.h"
+#include "spoke/request_ids.h"
 
 namespace advpnd::spoke {
 
@@ -62,14 +63,23 @@ class Responder {
 
   void on_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
   // Replies go straight to the requester's NBMA address. Before each one
-  // the gate decides when it leaves: at once (no gate), or, as on Cisco
-  // DMVPN phase 3, once the IPsec tunnel to the requester is up
-  // (agent/tunnel_broker.h) so that it does not fail closed.
-  using ReplyGate = std::function<void(const IpAddress& requester_nbma, std::function<void()> send)>;
+  // the gate decides when and where it leaves: at once (no gate), or, as
+  // on Cisco DMVPN phase 3, once the IPsec tunnel to the requester is up
+  // (agent/tunnel_broker.h) so that it does not fail closed; or through an
+  // NHS (send(nhs_nbma)) when the requester cannot be reached directly.
+  using ReplyGate = std::function<void(const IpAddress& requester_nbma,
+                                       std::function<void(const IpAddress& send_to)> send)>;
   void set_reply_gate(ReplyGate gate) { gate_ = std::move(gate); }
   // Removes what the request names from the peer cache, replies unless N
   // is set, and returns every CIE it named (for the shortcut layer).
   std::vector<PurgedBinding> on_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
+
+  // Clean stop (RFC 2332 5.2.5): a Purge Request, N set, to every
+  // requester whose binding of us from a reply we sent has not expired,
+  // naming our address and every local prefix; returns how many were sent.
+  // One shot: the stop does not wait (a lost one leaves the requester its
+  // holding time, as before).
+  std::size_t purge_answered(RequestIds& ids);
 
   // The prefix length we answer `target` with, or nullopt if not ours.
   [[nodiscard]] std::optional<std::uint8_t> serves(const IpAddress& target) const;

@@ -23,6 +23,7 @@ ChildSa parse_child(const std::string& key, const Section& section) {
   child.packets_out = section.find_number("packets-out").value_or(0);
   child.use_in = section.find_number("use-in");
   child.use_out = section.find_number("use-out");
+  child.install_time = section.find_number("install-time");
   if (const auto* ts = section.find_list("remote-ts")) child.remote_ts = *ts;
   return child;
 }
@@ -40,6 +41,7 @@ std::vector<IkeSa> parse_ike_sas(const Message& event) {
     sa.state = section.value_or("state");
     sa.local_host = section.value_or("local-host");
     sa.remote_host = section.value_or("remote-host");
+    sa.initiator = section.value_or("initiator") == "yes";
     if (const Section* children = section.find_section("child-sas")) {
       for (const auto& child : children->entries()) {
         if (child.kind == EntryKind::Section) sa.children.push_back(parse_child(child.name, child.section));

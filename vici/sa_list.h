@@ -31,6 +31,7 @@ struct ChildSa {
   std::uint64_t packets_out = 0;
   std::optional<std::uint64_t> use_in;  // seconds since the last packet; absent if none yet
   std::optional<std::uint64_t> use_out;
+  std::optional<std::uint64_t> install_time;  // seconds since it was installed
   std::vector<std::string> remote_ts;  // "198.51.100.3/32[gre]"
 
   [[nodiscard]] bool installed() const { return state == "INSTALLED"; }
@@ -46,6 +47,7 @@ struct IkeSa {
   std::string state;  // CONNECTING, ESTABLISHED, DELETING, ...
   std::string local_host;
   std::string remote_host;
+  bool initiator = false;  // "initiator = yes": this end initiated the IKE_SA
   std::vector<ChildSa> children;
 
   // True when a CHILD_SA of that config name is installed (traffic is protected).

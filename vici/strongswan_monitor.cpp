@@ -83,6 +83,8 @@ void StrongswanProvider::on_updown(const Message& event, bool child_event) {
         return;  // the listener may have changed peers_
       }
       if (!up && peer->state == PeerState::Up) verify = true;
+      // A second SA for a peer that is up: both ends initiated (duplicate_sa.h).
+      if (up && child_event && peer->state == PeerState::Up) verify = true;
     }
   }
   // Another SA of the same connection may still carry the traffic: ask list-sas.
@@ -148,6 +150,7 @@ void StrongswanProvider::on_poll(const std::vector<IkeSa>& sas, MonotonicTime st
     }
     if (installed) {
       peer->counters = sum;
+      drop_duplicates(*peer, sas);
     } else if (peer->up_since < started) {  // a poll sent before the SA came up proves nothing
       vanished.push_back(address);
     }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "vici/duplicate_sa.h"
 
 namespace advpnd::vici {
 namespace {
@@ -462,6 +463,24 @@ Client& StrongswanProvider::initiator() {
     if (better_link || (same_link && client->pending() < best->pending())) best = client.get();
   }
   return *best;
+}
+
+void StrongswanProvider::drop_duplicates(const Peer& peer, const std::vector<IkeSa>& sas) {
+  const auto drop = duplicates_to_drop(sas, config_.policy.child_name, config_.local_nbma, peer.address,
+                                       [&](const IkeSa& sa) { return carries(sa, peer); });
+  for (const std::uint64_t id : drop) {
+    if (!dropping_.insert(id).second) continue;
+    ++duplicates_dropped_;
+    log::info(kLog, "peer " + peer.address.to_string() + ": both ends initiated; the SA the peer initiated wins "
+                    "(lower address), terminating ours (IKE_SA " + std::to_string(id) + ")");
+    initiator().command(
+        "terminate", build_terminate_id(id, config_.terminate_timeout),
+        [this, id](const Response& r) {
+          dropping_.erase(id);
+          if (!r.ok()) log::warning(kLog, "terminate duplicate IKE_SA " + std::to_string(id) + ": " + r.error().message);
+        },
+        config_.terminate_timeout + kAnswerMargin);
+  }
 }
 
 }  // namespace advpnd::vici

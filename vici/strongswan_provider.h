@@ -41,6 +41,10 @@
 // inside charon). After charon comes back, credentials are loaded again and
 // Failed peers retry at once.
 //
+// Both ends initiating at once leaves two IKE_SAs between them; the poll
+// (run at once on a child-updown "up" of a peer that is Up already) keeps
+// one by the tie-break of duplicate_sa.h and terminates ours if it lost.
+//
 // Counters come from list-sas, polled every poll_interval; a tunnel that
 // vanished from the poll (or whose child-updown "down" the next list-sas
 // confirms) is reported Down.
@@ -52,6 +56,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +117,8 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   [[nodiscard]] std::uint64_t transitions_into(PeerState state) const {
     return transitions_[static_cast<std::size_t>(state)];
   }
+  // Our own IKE_SAs terminated because the peer's won the tie-break.
+  [[nodiscard]] std::uint64_t duplicates_dropped() const { return duplicates_dropped_; }
 
  private:
   struct Peer {
@@ -154,6 +161,7 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   void on_updown(const Message& event, bool child_event);
   void poll();
   void on_poll(const std::vector<IkeSa>& sas, MonotonicTime started);
+  void drop_duplicates(const Peer& peer, const std::vector<IkeSa>& sas);
   Client& initiator();
 
   platform::EventLoop& loop_;
@@ -170,6 +178,8 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   bool poll_in_flight_ = false;
   bool poll_again_ = false;
   std::array<std::uint64_t, 7> transitions_{};  // by PeerState
+  std::uint64_t duplicates_dropped_ = 0;
+  std::set<std::uint64_t> dropping_;  // IKE_SA IDs whose terminate is in flight
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

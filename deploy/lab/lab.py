@@ -658,8 +658,9 @@ def demo(bin_dir: Path, idle_timeout: int) -> int:
             print(f"  {sa['name']}: {sa['state']} to {sa['remote-host']}, "
                   f"{len(sa['children'])} CHILD_SA(s) {[c.get('state') for c in sa['children']]}")
         if sum(sa["remote-host"] == s2.nbma for sa in sas) > 1:
-            print("  (two to spoke2: the ping's replies hair-pinned too, so both spokes were redirected at\n"
-                  "   once and each set up a tunnel; both carry traffic and both go at the idle timeout)")
+            print("  (two to spoke2 for a few seconds: the ping's replies hair-pinned too, so both spokes were\n"
+                  "   redirected at once and each initiated; the spoke with the higher address terminates its\n"
+                  "   own once the other one has been installed for 2 s: vici/duplicate_sa.h)")
         before = hub_hairpins(lab.ctl("hub", "show", "stats", as_json=True))
         ping = lab.exec_in("h1", ["ping", "-c", "5", "-i", "0.2", "-W", "2", s2.host_address], check=False)
         print(ping.stdout.strip().splitlines()[-1])

@@ -54,10 +54,10 @@ Resolution nak(const char* why) {
 }
 
 struct Rig {
-  explicit Rig(ShortcutConfig config = {}) : provider(loop), resolver(loop) {
+  explicit Rig(ShortcutConfig config = {}) : provider(loop), pool(provider, loop), resolver(loop) {
     provider.journal = &journal;
     dataplane.journal = &journal;
-    manager = std::make_unique<ShortcutManager>(config, resolver, provider, dataplane, loop, loop);
+    manager = std::make_unique<ShortcutManager>(config, resolver, pool, dataplane, loop, loop);
   }
   void run() { loop.run_until_idle(); }
   // Indication -> resolution -> tunnel up: an Active shortcut to peer B for 192.168.2.0/24.
@@ -73,6 +73,7 @@ struct Rig {
 
   fakes::FakeLoop loop;
   fakes::FakeIpsecProvider provider;
+  TunnelPool pool;
   fakes::FakeDataplane dataplane;
   FakeResolver resolver;
   std::vector<std::string> journal;
@@ -214,12 +215,20 @@ TEST_CASE("shortcut: a flapping provider: up, then down, puts the traffic back o
   rig.loop.advance(20s);
   CHECK_FALSE(rig.manager->state_of(rig.kLan).has_value());
 
-  // IKE failing outright on the next attempt.
+  // IKE failing outright on the next attempts: the pool gives the tunnel
+  // up after its bounded attempts, and the shortcut fails at once.
   rig.manager->on_traffic_indication(ip("192.168.2.20"));
   rig.resolver.answer(success("198.51.100.3", "192.168.2.0", 24));
+  for (unsigned i = 0; i + 1 < TunnelPoolConfig{}.max_attempts; ++i) {
+    rig.provider.report(rig.kPeer, TunnelState::Failed, "AUTHENTICATION_FAILED");
+  }
+  rig.run();
+  CHECK(rig.manager->state_of(rig.kLan) == ShortcutState::Connecting);  // the provider retries by itself
   rig.provider.report(rig.kPeer, TunnelState::Failed, "AUTHENTICATION_FAILED");
   rig.run();
   CHECK(rig.manager->state_of(rig.kLan) == ShortcutState::Failed);
+  CHECK(rig.pool.stats().given_up[static_cast<std::size_t>(LeaseHolder::Shortcut)] == 1);
+  CHECK(rig.provider.terminated.back() == rig.kPeer);  // no more IKE
 }
 
 TEST_CASE("shortcut: a resolution NAK fails the attempt, nothing is routed") {
