@@ -47,6 +47,14 @@ int run_hub(const std::string& config_path) {
     return 1;
   }
   hub::NextHopServer nhs(config->nhs, **transport, **store, **loop, **loop);
+  // Commits run on the store's thread; their results come back here, to the
+  // loop, which then applies them and sends the replies (db/registration_store.h).
+  auto commits_done =
+      (*loop)->watch_readable((*store)->completion_fd(), [&store] { (void)(*store)->deliver_completions(); });
+  if (!commits_done) {
+    log::error(kLog, "cannot watch the store: " + commits_done.error());
+    return 1;
+  }
   if (auto started = nhs.start(); !started) {
     log::error(kLog, started.error());
     return 1;
@@ -65,6 +73,8 @@ int run_hub(const std::string& config_path) {
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");
     nhs.on_batch_end();  // commit and answer what is open before leaving
+    (*store)->wait_idle();
+    (void)(*store)->deliver_completions();
     (*loop)->stop();
   };
   auto signals = watch_daemon_signals(**loop, stop, [&] {

@@ -43,8 +43,26 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit (at, id);
 )sql";
 
+// Version 2: who resolved each binding (issue #10 item 6), so that a
+// restarted hub still purges them when the binding goes. The first three
+// columns are the binding's key; a resolver row outlives neither its binding
+// (removed with it) nor its `until` (the sweep deletes it).
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE resolver (
+  protocol_addr      BLOB    NOT NULL CHECK (length(protocol_addr) IN (4, 16)),
+  prefix_len         INTEGER NOT NULL CHECK (prefix_len BETWEEN 0 AND 8 * length(protocol_addr)),
+  nbma_addr          BLOB    NOT NULL CHECK (length(nbma_addr) IN (4, 16)),
+  requester_nbma     BLOB    NOT NULL CHECK (length(requester_nbma) IN (4, 16)),
+  requester_protocol BLOB    NOT NULL CHECK (length(requester_protocol) IN (0, 4, 16)),
+  until              INTEGER NOT NULL,  -- unix seconds; the requester's copy expires then
+  PRIMARY KEY (protocol_addr, prefix_len, nbma_addr, requester_nbma)
+) WITHOUT ROWID;
+CREATE INDEX resolver_until ON resolver (until);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "bindings and audit", kVersion1},
+    Migration{2, "resolvers", kVersion2},
 };
 
 Status<StoreError> refuse(Connection& connection, StoreErrorKind kind, std::string message) {

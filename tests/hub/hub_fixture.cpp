@@ -52,7 +52,7 @@ FakeLoop::~FakeLoop() {
 }
 
 std::int64_t FakeLoop::unix_seconds() const {
-  return kStartUnixSeconds + std::chrono::duration_cast<std::chrono::seconds>(now_ - start_).count();
+  return kStartUnixSeconds + wall_step_ + std::chrono::duration_cast<std::chrono::seconds>(now_ - start_).count();
 }
 
 std::unique_ptr<Timer> FakeLoop::make_timer(std::function<void()> on_fire) {
