@@ -72,7 +72,7 @@ int run_hub(const std::string& config_path) {
   dataplane::HubDataplane dataplane(dp, **device, **transport, nhs, **loop);
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");
-    nhs.on_batch_end();  // commit and answer what is open before leaving
+    nhs.flush();  // commit and answer what is open before leaving
     (*store)->wait_idle();
     (void)(*store)->deliver_completions();
     (*loop)->stop();

@@ -242,7 +242,17 @@ void NextHopServer::note_store_result(bool ok, const std::string& cause) {
   store_healthy_ = ok;
 }
 
-void NextHopServer::on_batch_end() {
+void NextHopServer::on_batch_end() { end_batch(false); }
+
+void NextHopServer::flush() { end_batch(true); }
+
+void NextHopServer::end_batch(bool force) {
+  // A turn that only learnt who resolved what (resolver records) does not
+  // make a commit of its own: those records wait for the next registration
+  // batch, the sweep, or kResolverFlushBatch of them (measured: one commit
+  // per turn of a 50k/s resolution load piled commits up on the store).
+  const bool only_resolvers = open_.replies.empty() && open_.after.empty();
+  if (only_resolvers && !force && store_.staged() < kResolverFlushBatch) return;
   if (store_.staged() == 0) {
     // Nothing to make durable (purge replies for nothing, refusals that
     // are not audited): the replies need no commit.
@@ -318,6 +328,7 @@ std::int64_t NextHopServer::steady_unix_seconds() const {
 }
 
 void NextHopServer::sweep() {
+  flush();  // resolver records waiting for company (end_batch)
   const std::int64_t now = steady_unix_seconds();
   auto expired = store_.delete_expired(now);
   if (!expired) {

@@ -59,6 +59,9 @@ class NextHopServer {
   // Transport callbacks (public for tests that drive the server directly).
   void on_frame(const NbmaFrame& frame);
   void on_batch_end();
+  // Hands over whatever is staged, resolver records included (the sweep,
+  // and the daemon before it stops).
+  void flush();
 
   // Expires bindings (RFC 2332 5.2.3 holding time) and purges their resolvers.
   void sweep();
@@ -100,6 +103,11 @@ class NextHopServer {
     std::int64_t stored_until = 0;
   };
   static constexpr std::size_t kMaxResolvers = 250'000;
+  // Resolver records alone are committed once this many are staged (or by
+  // the sweep, every sweep_interval): a resolution burst costs a commit per
+  // kResolverFlushBatch requesters, not one per loop turn. A kill -9 loses
+  // at most these (their requesters are then not purged after the restart).
+  static constexpr std::size_t kResolverFlushBatch = 4096;
   // Expired resolver entries are dropped a slice per sweep, so a sweep
   // never stalls the loop however many there are.
   static constexpr std::size_t kResolverSweepSlice = 4096;
@@ -139,6 +147,7 @@ class NextHopServer {
   void on_commit_done(const Status<db::StoreError>& status);
   void finish_ready_batches();
   void finish_batch(Batch& batch);
+  void end_batch(bool force);
   // The newest uncommitted state of `key` (open batch, then in-flight ones,
   // newest first); nullptr when no batch touches it.
   [[nodiscard]] const std::optional<db::Binding>* staged_state(const db::BindingKey& key) const;

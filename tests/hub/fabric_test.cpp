@@ -326,7 +326,8 @@ TEST_CASE("fabric: after a restart, a changed binding is still purged from who r
   net.run();
   CHECK(a.take().cies.at(0).code == nhrp::CieCode::Success);
 
-  net.start_hub();  // a new process on the same file: it knows a resolved b only from the file
+  net.hub->flush();  // what the daemon does on SIGTERM
+  net.start_hub();   // a new process on the same file: it knows a resolved b only from the file
   REQUIRE(net.hub->clear_registration(b.protocol).ok());  // the binding changes (operator clear)
   net.run();
   REQUIRE(a.received.size() == 1);
