@@ -73,6 +73,8 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
         .field("commits", s.commits)
         .field("commit_failures", s.commit_failures)
         .field("store_healthy", nhs.store_healthy())
+        .field("refreshes_unchanged", s.refreshes_unchanged)
+        .field("resolvers_untracked", s.resolvers_untracked)
         .field("data_frames_ignored", s.data_frames_ignored)
         .key("redirect")
         .begin_object()
