@@ -97,11 +97,10 @@ int run_hub(const std::string& config_path) {
     return 1;
   }
 
-  auto control = open_control(
-      **loop, config->control_socket,
-      [&nhs, &dataplane, counters = transport->get()](std::string_view command) {
-        return hub_control(nhs, command, counters, &dataplane);
-      });
+  auto control = open_control(**loop, config->control_socket,
+                              [&nhs, &dataplane, counters = transport->get()](std::string_view command) {
+                                return hub_control(nhs, command, counters, &dataplane);
+                              });
   if (!control) {
     log::error(kLog, control.error());
     return 1;

@@ -47,7 +47,8 @@ Status<StoreError> validate(const BindingKey& key) {
 
 Status<StoreError> validate(const ResolverRecord& resolver) {
   if (auto key = validate(resolver.binding); !key) return key;
-  if (resolver.requester_nbma.empty()) return invalid("resolver of " + resolver.binding.protocol.to_string() + " without an NBMA address");
+  if (resolver.requester_nbma.empty())
+    return invalid("resolver of " + resolver.binding.protocol.to_string() + " without an NBMA address");
   return {};
 }
 

@@ -68,7 +68,8 @@ class FakeRegistrationStore final : public RegistrationStore {
 
   std::map<BindingKey, Binding> bindings_;
   std::vector<AuditEvent> audit_;
-  std::map<std::pair<BindingKey, IpAddress>, ResolverRecord> resolvers_;  // by binding and requester NBMA  // insertion order, like the audit table's id
+  std::map<std::pair<BindingKey, IpAddress>, ResolverRecord>
+      resolvers_;  // by binding and requester NBMA  // insertion order, like the audit table's id
   std::vector<StagedOp> staged_;
 
   std::optional<StoreErrorKind> commit_failure_;

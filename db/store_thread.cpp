@@ -15,8 +15,7 @@ Result<std::unique_ptr<StoreThread>, std::string> StoreThread::create() {
   return std::unique_ptr<StoreThread>(new StoreThread(std::move(fd)));
 }
 
-StoreThread::StoreThread(platform::UniqueFd event_fd)
-    : event_fd_(std::move(event_fd)), thread_([this] { run(); }) {}
+StoreThread::StoreThread(platform::UniqueFd event_fd) : event_fd_(std::move(event_fd)), thread_([this] { run(); }) {}
 
 StoreThread::~StoreThread() {
   {

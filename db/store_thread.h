@@ -61,7 +61,7 @@ class StoreThread {
   std::condition_variable idle_;  // a task finished
   std::deque<Task> tasks_;
   std::deque<Completion> completions_;
-  std::size_t running_ = 0;    // 0 or 1: the task being run now
+  std::size_t running_ = 0;      // 0 or 1: the task being run now
   std::size_t undelivered_ = 0;  // posted, completion not yet delivered
   bool stopping_ = false;
   std::thread thread_;  // last: started once everything above is ready

@@ -380,8 +380,8 @@ Result<std::size_t, std::string> NextHopServer::clear_registration(const IpAddre
   if (matching.empty()) return std::size_t{0};
   for (const db::Binding& binding : matching) {
     stage_removal(binding, db::AuditKind::Purged, "cleared by operator");
-    open_.log.push_back("cleared " + binding.key.protocol.to_string() + "/" +
-                        std::to_string(binding.key.prefix_len) + " at " + binding.key.nbma.to_string());
+    open_.log.push_back("cleared " + binding.key.protocol.to_string() + "/" + std::to_string(binding.key.prefix_len) +
+                        " at " + binding.key.nbma.to_string());
   }
   // The operator's command waits for its own commit (rare; ordered after
   // the batches in flight), so that it can report the outcome. The batch

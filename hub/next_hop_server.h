@@ -139,9 +139,9 @@ class NextHopServer {
   struct Batch {
     std::map<db::BindingKey, std::optional<db::Binding>> after;  // nullopt: removed
     std::vector<PendingReply> replies;
-    std::vector<db::Binding> gone;  // removed or replaced: purge their resolvers after commit
-    std::vector<std::string> log;   // "registered ..." lines: logged once the batch is durable
-    std::ptrdiff_t delta = 0;       // bindings added (+) or removed (-): the capacity check
+    std::vector<db::Binding> gone;                 // removed or replaced: purge their resolvers after commit
+    std::vector<std::string> log;                  // "registered ..." lines: logged once the batch is durable
+    std::ptrdiff_t delta = 0;                      // bindings added (+) or removed (-): the capacity check
     std::optional<Status<db::StoreError>> result;  // the commit's, once known
   };
   void on_commit_done(const Status<db::StoreError>& status);
@@ -186,7 +186,7 @@ class NextHopServer {
   KeyedTokenBucket<IpAddress> registration_rate_;
   KeyedTokenBucket<IpAddress> error_indication_rate_;
 
-  Batch open_;                  // this loop turn's
+  Batch open_;                   // this loop turn's
   std::deque<Batch> in_flight_;  // handed to the store, oldest first
   // Completions that arrive after this server is gone do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -67,8 +67,7 @@ void NextHopServer::purge_resolvers(const db::Binding& binding) {
     cie.nbma = binding.key.nbma;
     cie.protocol = binding.key.protocol;
     spec.cies.push_back(cie);
-    OutstandingPurge purge{nbma, nhrp::build_purge_request(spec), 1,
-                           clock_.now() + config_.purge_retry};
+    OutstandingPurge purge{nbma, nhrp::build_purge_request(spec), 1, clock_.now() + config_.purge_retry};
     send(purge.destination, purge.request);
     if (config_.purge_attempts > 1) purges_.emplace(spec.request_id, std::move(purge));
   }

@@ -198,8 +198,8 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
     }
     if (!refresh) {
       open_.log.push_back("registered " + describe(protocol, prefix, nbma) +
-                           (frame.outer_source != nbma ? " (NAT: " + frame.outer_source.to_string() + ")" : "") +
-                           " for " + std::to_string(holding) + " s");
+                          (frame.outer_source != nbma ? " (NAT: " + frame.outer_source.to_string() + ")" : "") +
+                          " for " + std::to_string(holding) + " s");
     }
     cie.code = nhrp::CieCode::Success;
     cie.holding_time = holding;

@@ -14,8 +14,7 @@ constexpr std::string_view kLog = "nhs";
 
 bool lists_station(const nhrp::Extension* record, const IpAddress& nbma) {
   if (record == nullptr) return false;
-  return std::any_of(record->cies.begin(), record->cies.end(),
-                     [&](const nhrp::Cie& cie) { return cie.nbma == nbma; });
+  return std::any_of(record->cies.begin(), record->cies.end(), [&](const nhrp::Cie& cie) { return cie.nbma == nbma; });
 }
 
 // The authentication extension is regenerated hop by hop (RFC 2332 5.3.4).
@@ -32,8 +31,7 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
   // RFC 2332 5.3.2: an NHS finding itself in the Forward Transit record has a loop.
   if (lists_station(request.find_extension(nhrp::ExtensionType::ForwardTransit), config_.nbma)) {
     stats_.count_error("loop detected");
-    send_error_indication(frame.outer_source, nhrp::ErrorCode::LoopDetected, 0, frame.payload,
-                          request.src_protocol);
+    send_error_indication(frame.outer_source, nhrp::ErrorCode::LoopDetected, 0, frame.payload, request.src_protocol);
     return;
   }
   const std::int64_t now = steady_unix_seconds();

@@ -293,8 +293,8 @@ TEST_CASE_TEMPLATE("contract: a failed commit applies nothing of its batch, drop
   CHECK(audit(f.store()).size() == 1);
 }
 
-TEST_CASE_TEMPLATE("contract: resolvers are stored, replaced, and go with their binding or their time",
-                   F, SqliteFixture, FakeFixture) {
+TEST_CASE_TEMPLATE("contract: resolvers are stored, replaced, and go with their binding or their time", F,
+                   SqliteFixture, FakeFixture) {
   F f;
   const Binding kept = sample_binding(1, kNow + 600);
   const Binding removed = sample_binding(2, kNow + 600);

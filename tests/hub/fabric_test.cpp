@@ -78,7 +78,8 @@ struct SimSpoke {
 };
 
 struct Network {
-  Network() : fabric(loop), dir(std::filesystem::temp_directory_path() / ("advpnd-fabric-" + std::to_string(::getpid()))) {
+  Network()
+      : fabric(loop), dir(std::filesystem::temp_directory_path() / ("advpnd-fabric-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     auto endpoint = fabric.create_endpoint(kHubNbma);

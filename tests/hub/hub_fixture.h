@@ -88,8 +88,8 @@ class RecordingTransport final : public NbmaTransport {
   explicit RecordingTransport(IpAddress local) : local_(local) {}
 
   void set_handlers(Handlers handlers) override { handlers_ = std::move(handlers); }
-  Status<std::string> send(const IpAddress& destination, std::uint16_t gre_protocol,
-                           std::span<const std::byte> payload, std::uint8_t tos) override;
+  Status<std::string> send(const IpAddress& destination, std::uint16_t gre_protocol, std::span<const std::byte> payload,
+                           std::uint8_t tos) override;
   [[nodiscard]] const IpAddress& local_address() const override { return local_; }
   [[nodiscard]] TransportStats stats() const override { return stats_; }
 

@@ -14,8 +14,8 @@ using nhrp::CieCode;
 using namespace std::chrono_literals;
 
 Spoke numbered_spoke(std::uint8_t i) {
-  return station(IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)),
-                 IpAddress::v4(10, 0, 1, i), IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)));
+  return station(IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)), IpAddress::v4(10, 0, 1, i),
+                 IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)));
 }
 
 }  // namespace
@@ -25,7 +25,7 @@ TEST_CASE("expiry: an NTP step forward of the wall clock expires nothing; monoto
   f.register_spoke(kSpokeA, 600);
   f.register_spoke(kSpokeB, 7200);
   f.loop.step_wall_clock(std::chrono::hours(5));  // the wall clock jumps, monotonic time does not
-  f.loop.advance(f.config.sweep_interval + 1s);    // a sweep runs
+  f.loop.advance(f.config.sweep_interval + 1s);   // a sweep runs
   CHECK(f.hub->cache().size() == 2);
   CHECK(f.audit_count(db::AuditKind::Expired) == 0);
   f.receive(kSpokeC, nhrp::build_resolution_request(resolution(kSpokeC, kSpokeA.protocol, 1)));

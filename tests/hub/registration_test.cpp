@@ -211,7 +211,8 @@ TEST_CASE("registration: a NATted spoke gets a second NAT CIE with its post-NAT 
   }
 }
 
-TEST_CASE("registration: a refresh from the same NBMA keeps one binding; audited Refreshed only if it changes something") {
+TEST_CASE(
+    "registration: a refresh from the same NBMA keeps one binding; audited Refreshed only if it changes something") {
   HubFixture f;
   f.register_spoke(kSpokeA, 600);
   const std::int64_t first_expiry = f.cached(kSpokeA)->expires_at;
