@@ -72,6 +72,7 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
     w.field("registrations", nhs.cache().size())
         .field("commits", s.commits)
         .field("commit_failures", s.commit_failures)
+        .field("sweeps", s.sweeps)
         .field("store_healthy", nhs.store_healthy())
         .field("refreshes_unchanged", s.refreshes_unchanged)
         .field("resolvers_untracked", s.resolvers_untracked)

@@ -61,16 +61,27 @@ void FakeRegistrationStore::commit_async(CommitDone done) {
     done(status);
     return;
   }
-  held_.emplace_back(std::move(done), std::move(status));
+  held_.emplace_back([done = std::move(done), status = std::move(status)] { done(status); });
+}
+
+void FakeRegistrationStore::sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) {
+  SweepResult result;
+  result.expired = delete_expired(now);
+  result.audit_pruned = prune_audit(audit_older_than);
+  if (!hold_commits_) {
+    done(std::move(result));
+    return;
+  }
+  held_.emplace_back([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
 }
 
 std::size_t FakeRegistrationStore::release_commits(std::size_t count) {
   std::size_t released = 0;
   while (released < count && !held_.empty()) {
-    auto [done, status] = std::move(held_.front());
+    auto completion = std::move(held_.front());
     held_.pop_front();
     ++released;
-    done(status);  // may hand over another batch: it queues behind
+    completion();  // may hand over another batch: it queues behind
   }
   return released;
 }

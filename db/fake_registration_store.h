@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <variant>
@@ -39,6 +40,8 @@ class FakeRegistrationStore final : public RegistrationStore {
   [[nodiscard]] std::size_t resolver_rows() const { return resolvers_.size(); }
 
   [[nodiscard]] Result<std::size_t, StoreError> prune_audit(std::int64_t older_than) override;
+  // Sweeps at once; `done` runs at once, or in turn behind held commits.
+  void sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) override;
   [[nodiscard]] Result<std::vector<AuditEvent>, StoreError> audit_events(const AuditQuery& query) override;
 
   // Failure injection: the next `count` commits with something staged fail
@@ -51,8 +54,8 @@ class FakeRegistrationStore final : public RegistrationStore {
 
   // Held commits: what the SQLite store's thread does between handing a
   // batch over and the event loop learning the result. While held, the
-  // `done` of commit_async() waits until release_commits() runs it (the
-  // oldest first); returns how many ran.
+  // `done` of commit_async() and sweep_async() waits until release_commits()
+  // runs it (the oldest first); returns how many ran.
   void hold_commits(bool hold) { hold_commits_ = hold; }
   std::size_t release_commits(std::size_t count = SIZE_MAX);
   [[nodiscard]] std::size_t held_commits() const { return held_.size(); }
@@ -78,7 +81,7 @@ class FakeRegistrationStore final : public RegistrationStore {
   std::optional<StoreErrorKind> load_failure_;
   std::size_t commit_attempts_ = 0;
   bool hold_commits_ = false;
-  std::deque<std::pair<CommitDone, Status<StoreError>>> held_;
+  std::deque<std::function<void()>> held_;  // completions waiting for release_commits()
 };
 
 }  // namespace advpnd::db

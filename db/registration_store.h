@@ -44,6 +44,11 @@
 //    between turns (a sweep timer), not between stage_*() and commit().
 //  * prune_audit(older_than) deletes audit events with at < older_than and
 //    returns how many; audit_events(query) reads them (advpnctl, tests).
+//  * sweep_async(now, audit_older_than, done) is delete_expired(now) then
+//    prune_audit(audit_older_than) without waiting: ordered after the batches
+//    handed over before it and before those handed over after it, `done` called
+//    once, in that order, like a commit's (the hub's sweep timer: a sweep that
+//    waited behind a backlog of commits stalled the event loop, issue #10 item 7).
 //  * Every other call is synchronous and ordered after the batches handed over
 //    before it (a sweep never overtakes a pending commit).
 //  * Errors are values; no function throws. Not thread-safe: one event loop
@@ -88,6 +93,13 @@ class RegistrationStore {
   [[nodiscard]] virtual Result<std::vector<ResolverRecord>, StoreError> load_resolvers(std::int64_t now) = 0;
 
   [[nodiscard]] virtual Result<std::size_t, StoreError> prune_audit(std::int64_t older_than) = 0;
+
+  struct SweepResult {
+    Result<std::vector<Binding>, StoreError> expired = std::vector<Binding>{};
+    Result<std::size_t, StoreError> audit_pruned = std::size_t{0};
+  };
+  using SweepDone = std::function<void(SweepResult)>;
+  virtual void sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) = 0;
   [[nodiscard]] virtual Result<std::vector<AuditEvent>, StoreError> audit_events(const AuditQuery& query) = 0;
 
  protected:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -184,6 +185,12 @@ Status<StoreError> configure(Connection& connection, const SqliteStoreOptions& o
   if (auto ok = connection.exec("PRAGMA foreign_keys = ON"); !ok) return ok;
   // Header: the automatic checkpoint runs in the store thread's commits.
   if (auto ok = connection.exec("PRAGMA wal_autocheckpoint = " + std::to_string(std::max(options.checkpoint_pages, 0)));
+      !ok) {
+    return ok;
+  }
+  // A negative cache_size is in KiB.
+  if (auto ok = connection.exec("PRAGMA cache_size = -" +
+                                std::to_string(std::max<std::int64_t>(options.page_cache_bytes / 1024, 1)));
       !ok) {
     return ok;
   }
@@ -453,6 +460,15 @@ Result<std::size_t, StoreError> SqliteRegistrationStore::prune_audit_here(std::i
     return fail(StoreError{ok.error().kind, "prune_audit in " + path() + ": " + ok.error().message});
   }
   return static_cast<std::size_t>(connection_.changes());
+}
+
+void SqliteRegistrationStore::sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) {
+  thread_->post([this, now, audit_older_than, done = std::move(done)]() -> StoreThread::Completion {
+    auto result = std::make_shared<SweepResult>();
+    result->expired = delete_expired_here(now);
+    result->audit_pruned = prune_audit_here(audit_older_than);
+    return [done, result] { done(std::move(*result)); };
+  });
 }
 
 Result<std::vector<AuditEvent>, StoreError> SqliteRegistrationStore::audit_events(const AuditQuery& query) {

@@ -55,6 +55,10 @@ struct SqliteStoreOptions {
   // The commit that leaves this many pages (4 KiB each) in the WAL
   // checkpoints it, on the store thread. 0: never (only at open; for tests).
   int checkpoint_pages = 1000;
+  // SQLite's page cache (PRAGMA cache_size), grown as used. SQLite's default
+  // (2 MiB) is far smaller than 100k bindings and their resolvers (~30 MB):
+  // every commit then re-read its index pages from the file.
+  std::int64_t page_cache_bytes = std::int64_t{64} * 1024 * 1024;
 };
 
 class SqliteRegistrationStore final : public RegistrationStore {
@@ -79,6 +83,7 @@ class SqliteRegistrationStore final : public RegistrationStore {
   [[nodiscard]] Result<std::vector<ResolverRecord>, StoreError> load_resolvers(std::int64_t now) override;
 
   [[nodiscard]] Result<std::size_t, StoreError> prune_audit(std::int64_t older_than) override;
+  void sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) override;
   [[nodiscard]] Result<std::vector<AuditEvent>, StoreError> audit_events(const AuditQuery& query) override;
 
   // PRAGMA integrity_check: Corrupt with SQLite's findings unless it says "ok".

@@ -1,6 +1,7 @@
 #include "db/store_thread.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -83,6 +84,10 @@ std::size_t StoreThread::in_flight() const {
 }
 
 void StoreThread::run() {
+  // The event loop answers resolutions without the store; when both want the
+  // one CPU left, the loop goes first (measured with bench/run-hub-load.sh on
+  // 2 cores: resolution p99 70 ms at nice 0). Best effort: failing is harmless.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNiceness);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });

@@ -54,6 +54,7 @@ class StoreThread {
  private:
   explicit StoreThread(platform::UniqueFd event_fd);
   void run();
+  static constexpr int kNiceness = 5;
 
   platform::UniqueFd event_fd_;
   mutable std::mutex mutex_;

@@ -11,6 +11,7 @@ namespace advpnd::hub {
 struct HubStats : nhrp::PacketStats {
   std::uint64_t commits = 0;
   std::uint64_t commit_failures = 0;
+  std::uint64_t sweeps = 0;  // expiry sweeps the store has finished
   std::uint64_t data_frames_ignored = 0;
   // Refreshes that changed nothing but the expiry: the binding row is
   // rewritten, no audit row is (issue #10 item 2; README "Storage").

@@ -63,7 +63,8 @@ class NextHopServer {
   // and the daemon before it stops).
   void flush();
 
-  // Expires bindings (RFC 2332 5.2.3 holding time) and purges their resolvers.
+  // Expires bindings (RFC 2332 5.2.3 holding time) and purges their resolvers,
+  // once the store has deleted them (on its thread; the loop does not wait).
   void sweep();
   // advpnctl `clear registration ADDR`: removes every binding of the address,
   // in one commit that the call waits for (an operator command: rare), and
@@ -111,6 +112,9 @@ class NextHopServer {
   // Expired resolver entries are dropped a slice per sweep, so a sweep
   // never stalls the loop however many there are.
   static constexpr std::size_t kResolverSweepSlice = 4096;
+  void finish_sweep(const db::RegistrationStore::SweepResult& result);
+  void sweep_resolver_slice(std::int64_t now);
+  bool sweep_in_flight_ = false;
   // Returns false when the table is full (then counted and logged).
   bool remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
                          std::int64_t until, std::int64_t stored_until);

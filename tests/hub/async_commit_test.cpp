@@ -107,4 +107,45 @@ TEST_CASE("async commit: a server destroyed with batches in flight ignores their
   CHECK(f.transport.sent.empty());
 }
 
+TEST_CASE("async sweep: the loop does not wait for it; the cache follows when the store reports, in turn") {
+  using namespace std::chrono_literals;
+  HubFixture f;
+  REQUIRE(f.register_spoke(kSpokeA, 2).cies.at(0).code == CieCode::Success);
+  f.take_sent();
+  f.store.hold_commits(true);
+  // B's registration is in flight when the sweep is handed over behind it.
+  f.receive(kSpokeB, nhrp::build_registration_request(registration(kSpokeB, 7, 600)));
+  f.end_batch();
+  f.loop.advance(f.config.sweep_interval + 1s);
+  CHECK(f.store.bindings().count(f.cached(kSpokeA)->key) == 0);  // the store has deleted A...
+  CHECK(f.cached(kSpokeA) != nullptr);                           // ...the hub learns it in turn
+  CHECK(f.hub->stats().sweeps == 0);
+  // The next tick finds the sweep still out and does not queue another.
+  f.loop.advance(f.config.sweep_interval);
+  CHECK(f.store.held_commits() == 2);
+
+  REQUIRE(f.store.release_commits(1) == 1);  // B's batch first
+  CHECK(f.take_one().request_id == 7);
+  CHECK(f.cached(kSpokeA) != nullptr);
+  REQUIRE(f.store.release_commits(1) == 1);  // then the sweep
+  CHECK(f.cached(kSpokeA) == nullptr);
+  CHECK(f.cached(kSpokeB) != nullptr);
+  CHECK(f.hub->stats().sweeps == 1);
+  CHECK(f.audit_count(db::AuditKind::Expired) == 1);
+  // And the sweeps go on once it came back.
+  f.loop.advance(f.config.sweep_interval);
+  CHECK(f.store.release_commits() == 1);
+  CHECK(f.hub->stats().sweeps == 2);
+}
+
+TEST_CASE("async sweep: a server destroyed with a sweep out ignores its late report") {
+  using namespace std::chrono_literals;
+  HubFixture f;
+  f.store.hold_commits(true);
+  f.loop.advance(f.config.sweep_interval + 1s);
+  REQUIRE(f.store.held_commits() == 1);
+  f.hub.reset();
+  CHECK(f.store.release_commits() == 1);
+}
+
 }  // namespace advpnd::hub::testing
