@@ -38,9 +38,9 @@ ControlReply show_registrations(const hub::NextHopServer& nhs, bool json) {
   }
   TextTable table({"PROTOCOL", "NBMA", "POST-NAT NBMA", "HOLD", "EXPIRES", "UNIQUE", "MTU"});
   for (const auto& [key, b] : nhs.cache().all()) {
-    table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(),
-                   nat_column(b), std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at),
-                   b.unique ? "yes" : "no", std::to_string(b.mtu)});
+    table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(), nat_column(b),
+                   std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at), b.unique ? "yes" : "no",
+                   std::to_string(b.mtu)});
   }
   return {true, table.render() + std::to_string(nhs.cache().size()) + " registrations\n"};
 }
@@ -72,7 +72,10 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
     w.field("registrations", nhs.cache().size())
         .field("commits", s.commits)
         .field("commit_failures", s.commit_failures)
+        .field("sweeps", s.sweeps)
         .field("store_healthy", nhs.store_healthy())
+        .field("refreshes_unchanged", s.refreshes_unchanged)
+        .field("resolvers_untracked", s.resolvers_untracked)
         .field("data_frames_ignored", s.data_frames_ignored)
         .key("redirect")
         .begin_object()
@@ -87,9 +90,8 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
     return {true, w.take() + "\n"};
   }
   std::string out = packet_count_tables(s.received, s.sent, s.errors);
-  out += "\nregistrations " + std::to_string(nhs.cache().size()) + ", commits " + std::to_string(s.commits) +
-         " (" + std::to_string(s.commit_failures) + " failed), store " +
-         (nhs.store_healthy() ? "healthy" : "FAILING") + "\n";
+  out += "\nregistrations " + std::to_string(nhs.cache().size()) + ", commits " + std::to_string(s.commits) + " (" +
+         std::to_string(s.commit_failures) + " failed), store " + (nhs.store_healthy() ? "healthy" : "FAILING") + "\n";
   out += "redirect: " + std::to_string(r.hairpins) + " hair-pins, " + std::to_string(r.indications_sent) +
          " indications sent, " + std::to_string(r.rate_limited) + " rate-limited\n";
   if (transport != nullptr) out += transport_stats_line(transport->stats());

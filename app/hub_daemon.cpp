@@ -50,6 +50,14 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, transport.error());
     return 1;
   }
+  // Commits run on the store's thread; their results come back here, to the
+  // loop, which then applies them and sends the replies (db/registration_store.h).
+  auto commits_done =
+      (*loop)->watch_readable((*store)->completion_fd(), [&store] { (void)(*store)->deliver_completions(); });
+  if (!commits_done) {
+    log::error(kLog, "cannot watch the store: " + commits_done.error());
+    return 1;
+  }
   // The overlay: the hub's own device, and spoke-to-spoke forwarding that
   // tells the redirect policy of every hair-pin.
   auto device =
@@ -65,7 +73,9 @@ int run_hub(const std::string& config_path) {
   }
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");
-    hub.stop();  // commit and answer what is open before leaving
+    hub.stop();  // hand over what is open, then wait for it: answered before leaving
+    (*store)->wait_idle();
+    (void)(*store)->deliver_completions();
     (*loop)->stop();
   };
   auto signals = watch_daemon_signals(**loop, stop, [&] {

@@ -3,7 +3,9 @@
 # loopback, all registering at once, then resolving at a fixed rate; in a
 # private network namespace so nothing leaves it. Prints hub_load's JSON
 # (time until all N acknowledged durably, acks/s, p50/p99 ack latency,
-# resolution throughput and p50/p99 latency, hub peak RSS), one line per run.
+# resolution throughput and p50/p99 latency, hub peak RSS), one line per run,
+# then the store's file sizes after the run (hub.db and its WAL, issue #10:
+# the WAL must stay bounded while the hub runs).
 #
 #   [LOG_LEVEL=info] bench/run-hub-load.sh [SPOKES] [RUNS] [RATE]   defaults 100000 5 50000
 set -euo pipefail
@@ -34,6 +36,7 @@ TOML
   for _ in $(seq 50); do [ -S "$work/hub.sock" ] && break; sleep 0.1; done
   ip netns exec "$ns" "$bin/bench/hub_load" --spokes "$spokes" --resolutions $((rate * 5)) --rate "$rate" \
     --hub-pid "$hub" --timeout 120 || echo "{\"run\": $run, \"failed\": true}"
+  echo "{\"run\": $run, \"db_bytes\": $(stat -c %s "$work/hub.db"), \"wal_bytes\": $(stat -c %s "$work/hub.db-wal" 2>/dev/null || echo 0)}"
   kill "$hub"; wait "$hub" || true
   ip netns del "$ns"
   rm -rf "$work"

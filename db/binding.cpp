@@ -45,6 +45,13 @@ Status<StoreError> validate(const BindingKey& key) {
   return {};
 }
 
+Status<StoreError> validate(const ResolverRecord& resolver) {
+  if (auto key = validate(resolver.binding); !key) return key;
+  if (resolver.requester_nbma.empty())
+    return invalid("resolver of " + resolver.binding.protocol.to_string() + " without an NBMA address");
+  return {};
+}
+
 Status<StoreError> validate(const Binding& binding) {
   if (auto key = validate(binding.key); !key) return key;
   if (binding.identity.size() > kMaxIdentityLength) {

@@ -74,6 +74,20 @@ struct AuditEvent {
   friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
 };
 
+// Who was given a binding in a Resolution Reply, until when (RFC 2332
+// 5.2.5: they get a Purge Request when it goes). Persisted so that the purge
+// still reaches them after a hub restart (issue #10 item 6). One per binding
+// and requester NBMA; removing the binding (stage_remove, delete_expired)
+// removes its resolvers in the same transaction.
+struct ResolverRecord {
+  BindingKey binding;
+  IpAddress requester_nbma;      // where the Purge Request goes
+  IpAddress requester_protocol;  // its destination protocol address; may be empty
+  std::int64_t until = 0;        // the requester's copy expires then (unix seconds)
+
+  friend bool operator==(const ResolverRecord&, const ResolverRecord&) = default;
+};
+
 // Which audit events to read (advpnctl and tests): at >= since, at most limit.
 struct AuditQuery {
   std::int64_t since = std::numeric_limits<std::int64_t>::min();
@@ -93,5 +107,7 @@ inline constexpr std::size_t kMaxReasonLength = 1024;
 [[nodiscard]] Status<StoreError> validate(const BindingKey& key);
 // prefix_len <= protocol width (when present), reason <= kMaxReasonLength.
 [[nodiscard]] Status<StoreError> validate(const AuditEvent& event);
+// A valid binding key and a requester NBMA address.
+[[nodiscard]] Status<StoreError> validate(const ResolverRecord& resolver);
 
 }  // namespace advpnd::db

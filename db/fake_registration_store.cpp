@@ -25,6 +25,25 @@ Status<StoreError> FakeRegistrationStore::stage_remove(const BindingKey& key) {
   return {};
 }
 
+Status<StoreError> FakeRegistrationStore::stage_resolver(const ResolverRecord& resolver) {
+  if (auto ok = validate(resolver); !ok) return ok;
+  staged_.emplace_back(resolver);
+  return {};
+}
+
+void FakeRegistrationStore::erase_resolvers(const BindingKey& key) {
+  auto it = resolvers_.lower_bound({key, IpAddress{}});
+  while (it != resolvers_.end() && it->first.first == key) it = resolvers_.erase(it);
+}
+
+Result<std::vector<ResolverRecord>, StoreError> FakeRegistrationStore::load_resolvers(std::int64_t now) {
+  std::vector<ResolverRecord> out;
+  for (const auto& [key, resolver] : resolvers_) {
+    if (resolver.until > now) out.push_back(resolver);
+  }
+  return out;
+}
+
 Status<StoreError> FakeRegistrationStore::stage_audit(const AuditEvent& event) {
   if (auto ok = validate(event); !ok) return ok;
   staged_.emplace_back(event);
@@ -34,6 +53,37 @@ Status<StoreError> FakeRegistrationStore::stage_audit(const AuditEvent& event) {
 void FakeRegistrationStore::fail_next_commits(StoreErrorKind kind, std::size_t count) {
   commit_failure_ = kind;
   commit_failures_left_ = count;
+}
+
+void FakeRegistrationStore::commit_async(CommitDone done) {
+  Status<StoreError> status = commit();
+  if (!hold_commits_) {
+    done(status);
+    return;
+  }
+  held_.emplace_back([done = std::move(done), status = std::move(status)] { done(status); });
+}
+
+void FakeRegistrationStore::sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) {
+  SweepResult result;
+  result.expired = delete_expired(now);
+  result.audit_pruned = prune_audit(audit_older_than);
+  if (!hold_commits_) {
+    done(std::move(result));
+    return;
+  }
+  held_.emplace_back([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+}
+
+std::size_t FakeRegistrationStore::release_commits(std::size_t count) {
+  std::size_t released = 0;
+  while (released < count && !held_.empty()) {
+    auto completion = std::move(held_.front());
+    held_.pop_front();
+    ++released;
+    completion();  // may hand over another batch: it queues behind
+  }
+  return released;
 }
 
 // Same contract as the SQLite store: all staged operations or none, and the
@@ -51,6 +101,9 @@ Status<StoreError> FakeRegistrationStore::commit() {
       bindings_.insert_or_assign(binding->key, *binding);
     } else if (const auto* key = std::get_if<BindingKey>(&op)) {
       bindings_.erase(*key);
+      erase_resolvers(*key);
+    } else if (const auto* resolver = std::get_if<ResolverRecord>(&op)) {
+      resolvers_.insert_or_assign({resolver->binding, resolver->requester_nbma}, *resolver);
     } else {
       audit_.push_back(std::get<AuditEvent>(op));
     }
@@ -76,11 +129,13 @@ Result<std::vector<Binding>, StoreError> FakeRegistrationStore::delete_expired(s
       audit_.push_back(AuditEvent{now, AuditKind::Expired, b.key.nbma, b.post_nat_nbma, b.key.protocol,
                                   b.key.prefix_len, "holding time elapsed"});
       out.push_back(b);
+      erase_resolvers(b.key);
       it = bindings_.erase(it);
     } else {
       ++it;
     }
   }
+  std::erase_if(resolvers_, [now](const auto& entry) { return entry.second.until <= now; });
   return out;
 }
 

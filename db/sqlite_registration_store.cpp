@@ -1,6 +1,9 @@
 #include "db/sqlite_registration_store.h"
 
+#include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "db/schema.h"
@@ -25,6 +28,23 @@ constexpr std::string_view kUpsert =
 
 constexpr std::string_view kRemove =
     "DELETE FROM binding WHERE protocol_addr = ?1 AND prefix_len = ?2 AND nbma_addr = ?3";
+
+constexpr std::string_view kRemoveResolvers =
+    "DELETE FROM resolver WHERE protocol_addr = ?1 AND prefix_len = ?2 AND nbma_addr = ?3";
+
+constexpr std::string_view kUpsertResolver =
+    "INSERT INTO resolver (protocol_addr, prefix_len, nbma_addr, requester_nbma, requester_protocol, until) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (protocol_addr, prefix_len, nbma_addr, requester_nbma) DO UPDATE "
+    "SET requester_protocol = excluded.requester_protocol, until = excluded.until";
+
+// The sweep: resolvers whose copy expired, and those of expired bindings.
+constexpr std::string_view kDeleteExpiredResolvers =
+    "DELETE FROM resolver WHERE until <= ?1 OR (protocol_addr, prefix_len, nbma_addr) IN "
+    "(SELECT protocol_addr, prefix_len, nbma_addr FROM binding WHERE expires_at <= ?1)";
+
+constexpr std::string_view kLoadResolvers =
+    "SELECT protocol_addr, prefix_len, nbma_addr, requester_nbma, requester_protocol, until FROM resolver "
+    "WHERE until > ?1";
 
 constexpr std::string_view kInsertAudit =
     "INSERT INTO audit (at, kind, nbma_addr, post_nat_nbma, protocol_addr, prefix_len, reason) "
@@ -99,6 +119,20 @@ Result<Binding, StoreError> read_binding(const Statement& row) {
   return binding;
 }
 
+Result<ResolverRecord, StoreError> read_resolver(const Statement& row) {
+  auto protocol = row.column_address(0);
+  auto nbma = row.column_address(2);
+  auto requester_nbma = row.column_address(3);
+  auto requester_protocol = row.column_address(4);
+  const std::int64_t prefix = row.column_int64(1);
+  if (!protocol || protocol->empty() || !nbma || nbma->empty() || !requester_nbma || requester_nbma->empty() ||
+      !requester_protocol || prefix < 0 || prefix > static_cast<std::int64_t>(protocol->bit_width())) {
+    return corrupt("resolver row with a malformed column");
+  }
+  return ResolverRecord{BindingKey{*protocol, static_cast<std::uint8_t>(prefix), *nbma}, *requester_nbma,
+                        *requester_protocol, row.column_int64(5)};
+}
+
 Result<AuditEvent, StoreError> read_audit(const Statement& row) {
   auto kind = parse_audit_kind(row.column_text(1));
   auto nbma = row.column_address(2);
@@ -149,8 +183,16 @@ Status<StoreError> configure(Connection& connection, const SqliteStoreOptions& o
   if (auto ok = connection.exec(synchronous_pragma(options.synchronous)); !ok) return ok;
   // No foreign keys in schema version 1; on, so that a later migration's are enforced.
   if (auto ok = connection.exec("PRAGMA foreign_keys = ON"); !ok) return ok;
-  if (options.background_checkpoint_interval.count() > 0) {
-    if (auto ok = connection.exec("PRAGMA wal_autocheckpoint = 0"); !ok) return ok;
+  // Header: the automatic checkpoint runs in the store thread's commits.
+  if (auto ok = connection.exec("PRAGMA wal_autocheckpoint = " + std::to_string(std::max(options.checkpoint_pages, 0)));
+      !ok) {
+    return ok;
+  }
+  // A negative cache_size is in KiB.
+  if (auto ok = connection.exec("PRAGMA cache_size = -" +
+                                std::to_string(std::max<std::int64_t>(options.page_cache_bytes / 1024, 1)));
+      !ok) {
+    return ok;
   }
   return connection.exec("PRAGMA journal_size_limit = " + std::to_string(options.wal_size_limit_bytes));
 }
@@ -168,6 +210,10 @@ Result<SqliteRegistrationStore::Statements, StoreError> SqliteRegistrationStore:
       {&s.upsert, std::string(kUpsert)},
       {&s.remove, std::string(kRemove)},
       {&s.insert_audit, std::string(kInsertAudit)},
+      {&s.remove_resolvers, std::string(kRemoveResolvers)},
+      {&s.upsert_resolver, std::string(kUpsertResolver)},
+      {&s.delete_expired_resolvers, std::string(kDeleteExpiredResolvers)},
+      {&s.load_resolvers, std::string(kLoadResolvers)},
       {&s.load_unexpired, load_unexpired_sql()},
       {&s.audit_expired, std::string(kAuditExpired)},
       {&s.delete_expired, delete_expired_sql()},
@@ -198,14 +244,16 @@ Result<std::unique_ptr<SqliteRegistrationStore>, StoreError> SqliteRegistrationS
   }
   if (auto ok = configure(*connection, options); !ok) return opening(ok.error());
   if (auto ok = migrate(*connection); !ok) return opening(ok.error());
+  // Recovery (of a WAL left by a kill -9) has run by now: fold that WAL back
+  // into the database and truncate it. Best effort: should another process
+  // hold the file busy, the first automatic checkpoint does it later.
+  (void)connection->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   auto statements = prepare_all(*connection);
   if (!statements) return opening(statements.error());
-  std::unique_ptr<SqliteRegistrationStore> store(
-      new SqliteRegistrationStore(std::move(connection).value(), std::move(statements).value()));
-  if (options.background_checkpoint_interval.count() > 0) {
-    store->checkpointer_ = std::make_unique<Checkpointer>(path, options.background_checkpoint_interval);
-  }
-  return store;
+  auto thread = StoreThread::create();
+  if (!thread) return opening(StoreError{StoreErrorKind::Other, "store thread: " + thread.error()});
+  return std::unique_ptr<SqliteRegistrationStore>(new SqliteRegistrationStore(
+      std::move(connection).value(), std::move(statements).value(), std::move(thread).value()));
 }
 
 // ---- staging and commit ---------------------------------------------------
@@ -219,6 +267,12 @@ Status<StoreError> SqliteRegistrationStore::stage_upsert(const Binding& binding)
 Status<StoreError> SqliteRegistrationStore::stage_remove(const BindingKey& key) {
   if (auto ok = validate(key); !ok) return ok;
   staged_.emplace_back(key);
+  return {};
+}
+
+Status<StoreError> SqliteRegistrationStore::stage_resolver(const ResolverRecord& resolver) {
+  if (auto ok = validate(resolver); !ok) return ok;
+  staged_.emplace_back(resolver);
   return {};
 }
 
@@ -272,9 +326,23 @@ Status<StoreError> SqliteRegistrationStore::apply(const StagedOp& op) {
     return s.run();
   }
   if (const auto* key = std::get_if<BindingKey>(&op)) {
+    {
+      ScopedReset reset(statements_.remove_resolvers);
+      bind_key(statements_.remove_resolvers, *key);
+      if (auto ok = statements_.remove_resolvers.run(); !ok) return ok;
+    }
     ScopedReset reset(statements_.remove);
     bind_key(statements_.remove, *key);
     return statements_.remove.run();
+  }
+  if (const auto* resolver = std::get_if<ResolverRecord>(&op)) {
+    Statement& s = statements_.upsert_resolver;
+    ScopedReset reset(s);
+    bind_key(s, resolver->binding);
+    s.bind(4, resolver->requester_nbma);
+    s.bind(5, resolver->requester_protocol);
+    s.bind(6, resolver->until);
+    return s.run();
   }
   const auto& event = std::get<AuditEvent>(op);
   Statement& s = statements_.insert_audit;
@@ -289,12 +357,17 @@ Status<StoreError> SqliteRegistrationStore::apply(const StagedOp& op) {
   return s.run();
 }
 
+template <class T>
+T SqliteRegistrationStore::on_store_thread(const std::function<T()>& body) {
+  std::optional<T> result;
+  thread_->call([&] { result.emplace(body()); });
+  return std::move(*result);
+}
+
 // Hub issue: "Group commit: the hub stages the writes of one event-loop turn
 // and commits them in ONE transaction" and "on failure nothing of the batch is
-// applied and the batch is dropped".
-Status<StoreError> SqliteRegistrationStore::commit() {
-  if (staged_.empty()) return {};
-  const std::vector<StagedOp> batch = std::exchange(staged_, {});
+// applied and the batch is dropped". Runs on the store thread.
+Status<StoreError> SqliteRegistrationStore::write_batch(const std::vector<StagedOp>& batch) {
   const std::string context = "commit of " + std::to_string(batch.size()) + " operations to " + path();
   if (auto ok = begin(context); !ok) return ok;
   for (const StagedOp& op : batch) {
@@ -303,9 +376,31 @@ Status<StoreError> SqliteRegistrationStore::commit() {
   return finish(context);
 }
 
+void SqliteRegistrationStore::commit_async(CommitDone done) {
+  if (staged_.empty()) {
+    thread_->post([done = std::move(done)] { return [done] { done(Status<StoreError>{}); }; });
+    return;
+  }
+  thread_->post([this, batch = std::exchange(staged_, {}), done = std::move(done)]() -> StoreThread::Completion {
+    Status<StoreError> status = write_batch(batch);
+    return [done, status] { done(status); };
+  });
+}
+
+Status<StoreError> SqliteRegistrationStore::commit() {
+  if (staged_.empty()) return {};
+  const std::vector<StagedOp> batch = std::exchange(staged_, {});
+  return on_store_thread<Status<StoreError>>([&] { return write_batch(batch); });
+}
+
 // ---- reads and sweeps -----------------------------------------------------
 
 Result<std::vector<Binding>, StoreError> SqliteRegistrationStore::load_unexpired(std::int64_t now) {
+  using Rows = Result<std::vector<Binding>, StoreError>;
+  return on_store_thread<Rows>([&]() -> Rows { return load_unexpired_here(now); });
+}
+
+Result<std::vector<Binding>, StoreError> SqliteRegistrationStore::load_unexpired_here(std::int64_t now) {
   Statement& s = statements_.load_unexpired;
   ScopedReset reset(s);
   s.bind(1, now);
@@ -315,12 +410,22 @@ Result<std::vector<Binding>, StoreError> SqliteRegistrationStore::load_unexpired
 }
 
 Result<std::vector<Binding>, StoreError> SqliteRegistrationStore::delete_expired(std::int64_t now) {
+  using Rows = Result<std::vector<Binding>, StoreError>;
+  return on_store_thread<Rows>([&]() -> Rows { return delete_expired_here(now); });
+}
+
+Result<std::vector<Binding>, StoreError> SqliteRegistrationStore::delete_expired_here(std::int64_t now) {
   const std::string context = "delete_expired in " + path();
   if (auto ok = begin(context); !ok) return fail(ok.error());
   {
     ScopedReset reset(statements_.audit_expired);
     statements_.audit_expired.bind(1, now);
     if (auto ok = statements_.audit_expired.run(); !ok) return fail(abort(ok.error(), context));
+  }
+  {
+    ScopedReset reset(statements_.delete_expired_resolvers);
+    statements_.delete_expired_resolvers.bind(1, now);
+    if (auto ok = statements_.delete_expired_resolvers.run(); !ok) return fail(abort(ok.error(), context));
   }
   Result<std::vector<Binding>, StoreError> deleted = std::vector<Binding>{};
   {
@@ -333,7 +438,22 @@ Result<std::vector<Binding>, StoreError> SqliteRegistrationStore::delete_expired
   return deleted;
 }
 
+Result<std::vector<ResolverRecord>, StoreError> SqliteRegistrationStore::load_resolvers(std::int64_t now) {
+  using Rows = Result<std::vector<ResolverRecord>, StoreError>;
+  return on_store_thread<Rows>([&]() -> Rows {
+    Statement& s = statements_.load_resolvers;
+    ScopedReset reset(s);
+    s.bind(1, now);
+    return collect<ResolverRecord>(s, read_resolver);
+  });
+}
+
 Result<std::size_t, StoreError> SqliteRegistrationStore::prune_audit(std::int64_t older_than) {
+  using Count = Result<std::size_t, StoreError>;
+  return on_store_thread<Count>([&]() -> Count { return prune_audit_here(older_than); });
+}
+
+Result<std::size_t, StoreError> SqliteRegistrationStore::prune_audit_here(std::int64_t older_than) {
   ScopedReset reset(statements_.prune_audit);
   statements_.prune_audit.bind(1, older_than);
   if (auto ok = statements_.prune_audit.run(); !ok) {
@@ -342,7 +462,21 @@ Result<std::size_t, StoreError> SqliteRegistrationStore::prune_audit(std::int64_
   return static_cast<std::size_t>(connection_.changes());
 }
 
+void SqliteRegistrationStore::sweep_async(std::int64_t now, std::int64_t audit_older_than, SweepDone done) {
+  thread_->post([this, now, audit_older_than, done = std::move(done)]() -> StoreThread::Completion {
+    auto result = std::make_shared<SweepResult>();
+    result->expired = delete_expired_here(now);
+    result->audit_pruned = prune_audit_here(audit_older_than);
+    return [done, result] { done(std::move(*result)); };
+  });
+}
+
 Result<std::vector<AuditEvent>, StoreError> SqliteRegistrationStore::audit_events(const AuditQuery& query) {
+  using Rows = Result<std::vector<AuditEvent>, StoreError>;
+  return on_store_thread<Rows>([&]() -> Rows { return audit_events_here(query); });
+}
+
+Result<std::vector<AuditEvent>, StoreError> SqliteRegistrationStore::audit_events_here(const AuditQuery& query) {
   Statement& s = query.newest_first ? statements_.audit_newest_first : statements_.audit_oldest_first;
   ScopedReset reset(s);
   s.bind(1, query.since);
@@ -352,6 +486,10 @@ Result<std::vector<AuditEvent>, StoreError> SqliteRegistrationStore::audit_event
 }
 
 Status<StoreError> SqliteRegistrationStore::integrity_check() {
+  return on_store_thread<Status<StoreError>>([this] { return integrity_check_here(); });
+}
+
+Status<StoreError> SqliteRegistrationStore::integrity_check_here() {
   auto statement = connection_.prepare("PRAGMA integrity_check");
   if (!statement) return fail(statement.error());
   std::string findings;

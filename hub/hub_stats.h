@@ -11,7 +11,14 @@ namespace advpnd::hub {
 struct HubStats : nhrp::PacketStats {
   std::uint64_t commits = 0;
   std::uint64_t commit_failures = 0;
+  std::uint64_t sweeps = 0;  // expiry sweeps the store has finished
   std::uint64_t data_frames_ignored = 0;
+  // Refreshes that changed nothing but the expiry: the binding row is
+  // rewritten, no audit row is (issue #10 item 2; README "Storage").
+  std::uint64_t refreshes_unchanged = 0;
+  // Resolution answers whose requester could not be remembered for a purge
+  // (the resolver table is full).
+  std::uint64_t resolvers_untracked = 0;
 };
 
 }  // namespace advpnd::hub

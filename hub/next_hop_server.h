@@ -4,14 +4,27 @@
 //
 // Life of a batch (one read of the transport, one loop turn):
 //   on_frame() x N   decode, check, decide; registrations are *staged* in the
-//                    store and in batch_, their replies held in pending_
-//   on_batch_end()   one commit(): success -> batch_ applied to the cache,
-//                    replies sent; failure -> replies say code 5
+//                    store and in open_, their replies held with it
+//   on_batch_end()   open_ is handed to the store (commit_async) and joins
+//                    in_flight_; the loop goes on with the next frames
+//   commit done      (the store's completion, in hand-over order) success ->
+//                    the batch is applied to the cache, replies sent; failure
+//                    -> its registrations are answered with code 5
 //                    (insufficient resources), nothing applied
+// The event loop never waits on the disk (issue #10 item 7). Decisions see
+// the effect of every batch still in flight (effective_bindings), so a second
+// batch touching the same key builds on the first; should the first fail, the
+// second's operations are still whole upserts/removals of their own keys.
 // Resolutions read only the committed cache, so their replies go out at once.
+//
+// Time: expiry runs on the monotonic clock (steady_unix_seconds()): unix
+// seconds read once at construction and advanced by monotonic time since, so
+// an NTP step does not expire (or extend) every binding at once. The wall
+// clock only anchors the absolute expiry times stored for the next start.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -46,10 +59,17 @@ class NextHopServer {
   // Transport callbacks (public for tests that drive the server directly).
   void on_frame(const NbmaFrame& frame);
   void on_batch_end();
+  // Hands over whatever is staged, resolver records included (the sweep,
+  // and the daemon before it stops).
+  void flush();
 
-  // Expires bindings (RFC 2332 5.2.3 holding time) and purges their resolvers.
+  // Expires bindings (RFC 2332 5.2.3 holding time) and purges their resolvers,
+  // once the store has deleted them (on its thread; the loop does not wait).
   void sweep();
-  // advpnctl `clear registration ADDR`: removes every binding of the address.
+  // advpnctl `clear registration ADDR`: removes every binding of the address,
+  // in one commit that the call waits for (an operator command: rare), and
+  // returns how many. With batches still in flight, the cache changes when
+  // their turn has come.
   [[nodiscard]] Result<std::size_t, std::string> clear_registration(const IpAddress& protocol);
   // SIGHUP: limits, timers, auth and redirect rate change; addresses do not.
   void reconfigure(const NhsConfig& config);
@@ -62,6 +82,8 @@ class NextHopServer {
   [[nodiscard]] RedirectPolicy& redirect() { return redirect_; }
   [[nodiscard]] const NhsConfig& config() const { return config_; }
   [[nodiscard]] bool store_healthy() const { return store_healthy_; }
+  // Batches handed to the store whose result has not come back yet.
+  [[nodiscard]] std::size_t batches_in_flight() const { return in_flight_.size(); }
 
  private:
   struct PendingReply {
@@ -71,17 +93,31 @@ class NextHopServer {
   };
   // Who was given a binding, until when: they get a Purge Request when it
   // goes (5.2.5). One entry per requester NBMA and binding, refreshed by
-  // repeated requests; at most kMaxResolvers in all (memory stays bounded).
+  // repeated requests; at most kMaxResolvers in all (memory stays bounded;
+  // beyond it, requesters are counted and logged, throttled, not tracked).
+  // Persisted (db::ResolverRecord, in the next group commit) whenever `until`
+  // moves past what the store holds, so a restarted hub still purges them;
+  // repeated resolutions of an unchanged binding write nothing.
   struct Resolver {
     IpAddress protocol;
     std::int64_t until = 0;
+    std::int64_t stored_until = 0;
   };
   static constexpr std::size_t kMaxResolvers = 250'000;
+  // Resolver records alone are committed once this many are staged (or by
+  // the sweep, every sweep_interval): a resolution burst costs a commit per
+  // kResolverFlushBatch requesters, not one per loop turn. A kill -9 loses
+  // at most these (their requesters are then not purged after the restart).
+  static constexpr std::size_t kResolverFlushBatch = 4096;
   // Expired resolver entries are dropped a slice per sweep, so a sweep
   // never stalls the loop however many there are.
   static constexpr std::size_t kResolverSweepSlice = 4096;
-  void remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
-                         std::int64_t until);
+  void finish_sweep(const db::RegistrationStore::SweepResult& result);
+  void sweep_resolver_slice(std::int64_t now);
+  bool sweep_in_flight_ = false;
+  // Returns false when the table is full (then counted and logged).
+  bool remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
+                         std::int64_t until, std::int64_t stored_until);
   struct OutstandingPurge {
     IpAddress destination;
     nhrp::Packet request;
@@ -103,9 +139,31 @@ class NextHopServer {
   [[nodiscard]] bool authenticated(const NbmaFrame& frame, const nhrp::Packet& packet);
   void forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame);
 
-  // Bindings of (protocol, prefix) as they will be once this batch commits.
+  // A batch: the writes of one loop turn and what to do once they commit.
+  struct Batch {
+    std::map<db::BindingKey, std::optional<db::Binding>> after;  // nullopt: removed
+    std::vector<PendingReply> replies;
+    std::vector<db::Binding> gone;                 // removed or replaced: purge their resolvers after commit
+    std::vector<std::string> log;                  // "registered ..." lines: logged once the batch is durable
+    std::ptrdiff_t delta = 0;                      // bindings added (+) or removed (-): the capacity check
+    std::optional<Status<db::StoreError>> result;  // the commit's, once known
+  };
+  void on_commit_done(const Status<db::StoreError>& status);
+  void finish_ready_batches();
+  void finish_batch(Batch& batch);
+  void end_batch(bool force);
+  // The newest uncommitted state of `key` (open batch, then in-flight ones,
+  // newest first); nullptr when no batch touches it.
+  [[nodiscard]] const std::optional<db::Binding>* staged_state(const db::BindingKey& key) const;
+  [[nodiscard]] bool present_after_batches(const db::BindingKey& key) const;
+  [[nodiscard]] std::ptrdiff_t bindings_after_batches() const;
+  // Unix seconds advanced by the monotonic clock (see the top comment).
+  [[nodiscard]] std::int64_t steady_unix_seconds() const;
+
+  // Bindings of (protocol, prefix) as they will be once every batch commits.
   [[nodiscard]] std::vector<db::Binding> effective_bindings(const IpAddress& protocol, std::uint8_t prefix) const;
-  void stage_binding(const db::Binding& binding, db::AuditKind kind, const std::string& reason);
+  // kind nullopt: no audit row (a refresh that changed nothing).
+  void stage_binding(const db::Binding& binding, std::optional<db::AuditKind> kind, const std::string& reason);
   void stage_removal(const db::Binding& binding, db::AuditKind kind, const std::string& reason);
   void stage_audit(db::AuditKind kind, const nhrp::Packet& request, const NbmaFrame& frame, const IpAddress& protocol,
                    std::uint8_t prefix, const std::string& reason);
@@ -132,11 +190,12 @@ class NextHopServer {
   KeyedTokenBucket<IpAddress> registration_rate_;
   KeyedTokenBucket<IpAddress> error_indication_rate_;
 
-  // The open batch: key -> binding after commit (nullopt: removed).
-  std::map<db::BindingKey, std::optional<db::Binding>> batch_;
-  std::vector<PendingReply> pending_;
-  std::vector<db::Binding> batch_gone_;  // removed or replaced: purge their resolvers after commit
-  std::vector<std::string> batch_log_;   // "registered ..." lines: logged once the batch is durable
+  Batch open_;                   // this loop turn's
+  std::deque<Batch> in_flight_;  // handed to the store, oldest first
+  // Completions that arrive after this server is gone do nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::int64_t unix_anchor_ = 0;
+  MonotonicTime monotonic_anchor_{};
   std::map<db::BindingKey, std::unordered_map<IpAddress, Resolver>> resolvers_;  // by requester NBMA
   std::size_t resolver_count_ = 0;
   db::BindingKey resolver_sweep_cursor_;              // where the next sweep slice starts
@@ -146,8 +205,6 @@ class NextHopServer {
   static constexpr std::size_t kMaxForwarded = 65536;
   static constexpr std::chrono::seconds kForwardedLifetime{30};
   std::map<std::pair<std::uint32_t, IpAddress>, MonotonicTime> forwarded_;
-  // Bindings added (+) or removed (-) by the open batch: the capacity check.
-  std::ptrdiff_t batch_delta_ = 0;
   LogThrottle log_throttle_;
   std::uint32_t next_request_id_ = 1;
   bool store_healthy_ = true;

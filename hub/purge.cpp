@@ -2,6 +2,8 @@
 // purges its own registration; the hub purges what it gave to resolvers
 // when a binding is replaced, removed or expires, retransmitting until a
 // Purge Reply arrives (retransmission "is a local matter").
+#include <algorithm>
+
 #include "base/log.h"
 #include "hub/next_hop_server.h"
 
@@ -25,9 +27,9 @@ void NextHopServer::handle_purge_request(const NbmaFrame& frame, const nhrp::Pac
           binding->key.prefix_len != cie.prefix_length) {
         continue;
       }
-      if (batch_.count(binding->key) != 0) continue;
+      if (staged_state(binding->key) != nullptr) continue;
       stage_removal(*binding, db::AuditKind::Purged, "purge request from " + frame.outer_source.to_string());
-      batch_log_.push_back("purged " + protocol.to_string() + " at " + request.src_nbma.to_string());
+      open_.log.push_back("purged " + protocol.to_string() + " at " + request.src_nbma.to_string());
       ++removed;
     }
   }
@@ -35,7 +37,7 @@ void NextHopServer::handle_purge_request(const NbmaFrame& frame, const nhrp::Pac
   // RFC 2332 5.2.5: reply unless N is set, even when nothing matched; held
   // until the removal has committed.
   if ((request.flags & nhrp::flags::kPurgeN) == 0) {
-    pending_.push_back({frame.outer_source, nhrp::build_purge_reply(request, sender()), false});
+    open_.replies.push_back({frame.outer_source, nhrp::build_purge_reply(request, sender()), false});
   }
 }
 
@@ -53,7 +55,7 @@ void NextHopServer::handle_purge_reply(const NbmaFrame& frame, const nhrp::Packe
 void NextHopServer::purge_resolvers(const db::Binding& binding) {
   auto it = resolvers_.find(binding.key);
   if (it == resolvers_.end()) return;
-  const std::int64_t now = clock_.unix_seconds();
+  const std::int64_t now = steady_unix_seconds();
   for (const auto& [nbma, resolver] : it->second) {
     if (resolver.until <= now) continue;
     nhrp::PurgeRequestSpec spec;
@@ -65,8 +67,7 @@ void NextHopServer::purge_resolvers(const db::Binding& binding) {
     cie.nbma = binding.key.nbma;
     cie.protocol = binding.key.protocol;
     spec.cies.push_back(cie);
-    OutstandingPurge purge{nbma, nhrp::build_purge_request(spec), 1,
-                           clock_.now() + config_.purge_retry};
+    OutstandingPurge purge{nbma, nhrp::build_purge_request(spec), 1, clock_.now() + config_.purge_retry};
     send(purge.destination, purge.request);
     if (config_.purge_attempts > 1) purges_.emplace(spec.request_id, std::move(purge));
   }
@@ -75,8 +76,8 @@ void NextHopServer::purge_resolvers(const db::Binding& binding) {
   if (!purges_.empty() && !purge_timer_->armed()) purge_timer_->arm(config_.purge_retry);
 }
 
-void NextHopServer::remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
-                                      std::int64_t until) {
+bool NextHopServer::remember_resolver(const db::BindingKey& key, const IpAddress& nbma, const IpAddress& protocol,
+                                      std::int64_t until, std::int64_t stored_until) {
   auto& requesters = resolvers_[key];
   auto [slot, inserted] = requesters.try_emplace(nbma);
   if (inserted) {
@@ -84,11 +85,24 @@ void NextHopServer::remember_resolver(const db::BindingKey& key, const IpAddress
       requesters.erase(slot);
       if (requesters.empty()) resolvers_.erase(key);
       stats_.count_error("resolver table full");
-      return;
+      ++stats_.resolvers_untracked;
+      log_throttle_.write(clock_.now(), log::Level::Warning, kLog, "resolver table full",
+                          "resolver table full (" + std::to_string(kMaxResolvers) + "): " + nbma.to_string() +
+                              " will not be purged when " + key.protocol.to_string() + " changes");
+      return false;
     }
     ++resolver_count_;
   }
-  slot->second = Resolver{protocol, until};
+  Resolver& resolver = slot->second;
+  resolver.protocol = protocol;
+  resolver.until = std::max(resolver.until, until);
+  resolver.stored_until = std::max(resolver.stored_until, stored_until);
+  if (resolver.until > resolver.stored_until) {
+    // Written with the next group commit (issue #10 item 6).
+    (void)store_.stage_resolver(db::ResolverRecord{key, nbma, protocol, resolver.until});
+    resolver.stored_until = resolver.until;
+  }
+  return true;
 }
 
 void NextHopServer::retry_purges() {

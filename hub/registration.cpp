@@ -1,4 +1,6 @@
 // Registration Request handling (RFC 2332 5.2.3, 5.2.4; NHRP-WIRE.md 8.1).
+#include <set>
+
 #include "base/log.h"
 #include "hub/next_hop_server.h"
 
@@ -17,6 +19,13 @@ std::string describe(const IpAddress& protocol, std::uint8_t prefix, const IpAdd
   return protocol.to_string() + "/" + std::to_string(prefix) + " at " + nbma.to_string();
 }
 
+// A refresh that an operator reading the audit would not care about: the
+// same station, seen from the same place, with the same terms.
+bool same_but_expiry(const db::Binding& before, const db::Binding& after) {
+  return before.post_nat_nbma == after.post_nat_nbma && before.holding_time_s == after.holding_time_s &&
+         before.unique == after.unique && before.mtu == after.mtu && before.identity == after.identity;
+}
+
 db::AuditEvent audit_event(const db::Binding& binding, db::AuditKind kind, std::int64_t at, const std::string& reason) {
   db::AuditEvent event;
   event.at = at;
@@ -30,43 +39,69 @@ db::AuditEvent audit_event(const db::Binding& binding, db::AuditKind kind, std::
 }
 }  // namespace
 
+const std::optional<db::Binding>* NextHopServer::staged_state(const db::BindingKey& key) const {
+  if (auto it = open_.after.find(key); it != open_.after.end()) return &it->second;
+  for (auto batch = in_flight_.rbegin(); batch != in_flight_.rend(); ++batch) {
+    if (auto it = batch->after.find(key); it != batch->after.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+bool NextHopServer::present_after_batches(const db::BindingKey& key) const {
+  const auto* staged = staged_state(key);
+  return staged != nullptr ? staged->has_value() : cache_.find(key) != nullptr;
+}
+
+std::ptrdiff_t NextHopServer::bindings_after_batches() const {
+  auto count = static_cast<std::ptrdiff_t>(cache_.size()) + open_.delta;
+  for (const Batch& batch : in_flight_) count += batch.delta;
+  return count;
+}
+
 std::vector<db::Binding> NextHopServer::effective_bindings(const IpAddress& protocol, std::uint8_t prefix) const {
+  // The keys of (protocol, prefix): committed, and in any batch not yet
+  // committed (BindingKey orders by protocol, then prefix, then NBMA).
+  std::set<db::BindingKey> keys;
+  for (const db::Binding* binding : cache_.find_address(protocol, prefix)) keys.insert(binding->key);
+  const auto add_keys = [&](const Batch& batch) {
+    for (auto it = batch.after.lower_bound(db::BindingKey{protocol, prefix, IpAddress{}});
+         it != batch.after.end() && it->first.protocol == protocol && it->first.prefix_len == prefix; ++it) {
+      keys.insert(it->first);
+    }
+  };
+  add_keys(open_);
+  for (const Batch& batch : in_flight_) add_keys(batch);
   std::vector<db::Binding> out;
-  for (const db::Binding* binding : cache_.find_address(protocol, prefix)) {
-    auto staged = batch_.find(binding->key);
-    if (staged == batch_.end()) {
+  for (const db::BindingKey& key : keys) {
+    if (const auto* staged = staged_state(key)) {
+      if (*staged) out.push_back(**staged);
+    } else if (const db::Binding* binding = cache_.find(key)) {
       out.push_back(*binding);
     }
-  }
-  for (const auto& [key, after] : batch_) {
-    if (after && key.protocol == protocol && key.prefix_len == prefix) out.push_back(*after);
   }
   return out;
 }
 
-void NextHopServer::stage_binding(const db::Binding& binding, db::AuditKind kind, const std::string& reason) {
-  auto staged = batch_.find(binding.key);
-  const bool present = staged != batch_.end() ? staged->second.has_value() : cache_.find(binding.key) != nullptr;
-  if (!present) ++batch_delta_;
-  batch_[binding.key] = binding;
+void NextHopServer::stage_binding(const db::Binding& binding, std::optional<db::AuditKind> kind,
+                                  const std::string& reason) {
+  if (!present_after_batches(binding.key)) ++open_.delta;
+  open_.after[binding.key] = binding;
   (void)store_.stage_upsert(binding);
-  (void)store_.stage_audit(audit_event(binding, kind, binding.registered_at, reason));
+  if (kind) (void)store_.stage_audit(audit_event(binding, *kind, binding.registered_at, reason));
 }
 
 void NextHopServer::stage_removal(const db::Binding& binding, db::AuditKind kind, const std::string& reason) {
-  auto staged = batch_.find(binding.key);
-  const bool present = staged != batch_.end() ? staged->second.has_value() : cache_.find(binding.key) != nullptr;
-  if (present) --batch_delta_;
-  batch_[binding.key] = std::nullopt;
-  batch_gone_.push_back(binding);
+  if (present_after_batches(binding.key)) --open_.delta;
+  open_.after[binding.key] = std::nullopt;
+  open_.gone.push_back(binding);
   (void)store_.stage_remove(binding.key);
-  (void)store_.stage_audit(audit_event(binding, kind, clock_.unix_seconds(), reason));
+  (void)store_.stage_audit(audit_event(binding, kind, steady_unix_seconds(), reason));
 }
 
 void NextHopServer::stage_audit(db::AuditKind kind, const nhrp::Packet& request, const NbmaFrame& frame,
                                 const IpAddress& protocol, std::uint8_t prefix, const std::string& reason) {
   db::AuditEvent event;
-  event.at = clock_.unix_seconds();
+  event.at = steady_unix_seconds();
   event.kind = kind;
   event.nbma = request.src_nbma;
   event.post_nat_nbma = frame.outer_source;
@@ -85,7 +120,7 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
     stats_.count_error("registration not for this NHS");
     return;
   }
-  const std::int64_t now = clock_.unix_seconds();
+  const std::int64_t now = steady_unix_seconds();
   const bool unique = (request.flags & nhrp::flags::kRegistrationU) != 0;
   const bool rate_ok = registration_rate_.try_take(frame.outer_source, clock_.now());
   if (!rate_ok) stats_.count_error("registration rate limited");
@@ -125,11 +160,13 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
     binding.request_id = request.request_id;
 
     bool refresh = false;
+    bool unchanged = false;
     std::vector<db::Binding> displaced;
     std::string holder;
     for (const db::Binding& existing : effective_bindings(protocol, prefix)) {
       if (existing.key.nbma == nbma) {
         refresh = true;
+        unchanged = same_but_expiry(existing, binding);
       } else if (existing.expires_at > now && (existing.unique || unique)) {
         displaced.push_back(existing);
         holder = existing.key.nbma.to_string();
@@ -141,22 +178,28 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
       refuse(nhrp::CieCode::UniqueAddressRegistered, "unique address registered by " + holder);
       continue;
     }
-    const auto bindings_after_batch = static_cast<std::ptrdiff_t>(cache_.size()) + batch_delta_;
     if (!refresh && displaced.empty() &&
-        bindings_after_batch >= static_cast<std::ptrdiff_t>(config_.max_registrations)) {
+        bindings_after_batches() >= static_cast<std::ptrdiff_t>(config_.max_registrations)) {
       stats_.count_error("registration capacity");
       refuse(nhrp::CieCode::InsufficientResources, "maximum registrations reached");
       continue;
     }
     for (const db::Binding& old : displaced) {
       stage_removal(old, db::AuditKind::Replaced, "replaced by " + nbma.to_string());
-      batch_log_.push_back("replaced " + describe(protocol, prefix, old.key.nbma) + " by " + nbma.to_string());
+      open_.log.push_back("replaced " + describe(protocol, prefix, old.key.nbma) + " by " + nbma.to_string());
     }
-    stage_binding(binding, refresh ? db::AuditKind::Refreshed : db::AuditKind::Registered, "");
+    if (unchanged && displaced.empty()) {
+      // Issue #10 item 2: the row is rewritten (its expiry moved), but a
+      // refresh that changes nothing else is counted, not audited.
+      ++stats_.refreshes_unchanged;
+      stage_binding(binding, std::nullopt, "");
+    } else {
+      stage_binding(binding, refresh ? db::AuditKind::Refreshed : db::AuditKind::Registered, "");
+    }
     if (!refresh) {
-      batch_log_.push_back("registered " + describe(protocol, prefix, nbma) +
-                           (frame.outer_source != nbma ? " (NAT: " + frame.outer_source.to_string() + ")" : "") +
-                           " for " + std::to_string(holding) + " s");
+      open_.log.push_back("registered " + describe(protocol, prefix, nbma) +
+                          (frame.outer_source != nbma ? " (NAT: " + frame.outer_source.to_string() + ")" : "") +
+                          " for " + std::to_string(holding) + " s");
     }
     cie.code = nhrp::CieCode::Success;
     cie.holding_time = holding;
@@ -181,7 +224,7 @@ void NextHopServer::handle_registration(const NbmaFrame& frame, const nhrp::Pack
   if (request.dst_protocol.empty() || request.dst_protocol == request.src_protocol) {
     reply.dst_protocol = config_.protocol;
   }
-  pending_.push_back({frame.outer_source, std::move(reply), true});
+  open_.replies.push_back({frame.outer_source, std::move(reply), true});
 }
 
 }  // namespace advpnd::hub

@@ -14,8 +14,7 @@ constexpr std::string_view kLog = "nhs";
 
 bool lists_station(const nhrp::Extension* record, const IpAddress& nbma) {
   if (record == nullptr) return false;
-  return std::any_of(record->cies.begin(), record->cies.end(),
-                     [&](const nhrp::Cie& cie) { return cie.nbma == nbma; });
+  return std::any_of(record->cies.begin(), record->cies.end(), [&](const nhrp::Cie& cie) { return cie.nbma == nbma; });
 }
 
 // The authentication extension is regenerated hop by hop (RFC 2332 5.3.4).
@@ -32,11 +31,10 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
   // RFC 2332 5.3.2: an NHS finding itself in the Forward Transit record has a loop.
   if (lists_station(request.find_extension(nhrp::ExtensionType::ForwardTransit), config_.nbma)) {
     stats_.count_error("loop detected");
-    send_error_indication(frame.outer_source, nhrp::ErrorCode::LoopDetected, 0, frame.payload,
-                          request.src_protocol);
+    send_error_indication(frame.outer_source, nhrp::ErrorCode::LoopDetected, 0, frame.payload, request.src_protocol);
     return;
   }
-  const std::int64_t now = clock_.unix_seconds();
+  const std::int64_t now = steady_unix_seconds();
   const IpAddress& target = request.dst_protocol;
   nhrp::ReplySpec spec;
   spec.sender = sender();
@@ -70,7 +68,7 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
       nat.nbma = owner->post_nat_nbma;
       spec.nat_append.push_back(nat);
     }
-    remember_resolver(owner->key, frame.outer_source, request.src_protocol, now + answer.holding_time);
+    (void)remember_resolver(owner->key, frame.outer_source, request.src_protocol, now + answer.holding_time, 0);
   } else {
     // RFC 2332 5.2.2: code 12, holding time 0 on a NAK.
     stats_.count_error("no binding for resolution");
@@ -143,7 +141,7 @@ void NextHopServer::handle_resolution_reply(const NbmaFrame& frame, const nhrp::
     stats_.count_error("loop detected");
     return;
   }
-  const db::Binding* requester = cache_.longest_match(reply.src_protocol, clock_.unix_seconds());
+  const db::Binding* requester = cache_.longest_match(reply.src_protocol, steady_unix_seconds());
   if (requester == nullptr || reply.hop_count == 0) {
     stats_.count_error("resolution reply with no route to the requester");
     return;

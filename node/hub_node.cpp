@@ -23,7 +23,7 @@ HubNode::HubNode(const HubNodeConfig& config, const HubSeams& seams)
 
 Status<std::string> HubNode::start() { return nhs_.start(); }
 
-void HubNode::stop() { nhs_.on_batch_end(); }
+void HubNode::stop() { nhs_.flush(); }
 
 void HubNode::reload(const HubNodeConfig& config) { nhs_.reconfigure(config.nhs); }
 

@@ -46,7 +46,8 @@ class HubNode {
 
   // Serves the stored registrations at once and starts taking frames.
   [[nodiscard]] Status<std::string> start();
-  // SIGTERM: the open batch is committed and answered before the loop stops.
+  // SIGTERM: the open batch (resolver records included) is handed to the
+  // store; the daemon waits for the store before the loop stops.
   void stop();
   // SIGHUP: what may change at run time (hub::NextHopServer::reconfigure).
   void reload(const HubNodeConfig& config);

@@ -177,4 +177,49 @@ TEST_CASE("sqlite: two stores on one file see each other's commits") {
   CHECK(reader->load_unexpired(kNow).value().size() == 1);
 }
 
+TEST_CASE("sqlite: a version-1 file keeps its bindings and audit through the table rebuild of version 3") {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  {
+    // What an advpnd of schema version 1 wrote: its tables and two rows.
+    Connection c = raw(path);
+    REQUIRE(migrate(c, schema_migrations().first(1)).ok());
+    REQUIRE(c.exec("INSERT INTO binding VALUES (x'0a000002', 32, x'c6336402', x'', 600, " + std::to_string(kNow + 600) +
+                   ", " + std::to_string(kNow) + ", 1, 1400, 'spoke2', 7)")
+                .ok());
+    REQUIRE(c.exec("INSERT INTO audit (id, at, kind, nbma_addr, post_nat_nbma, protocol_addr, prefix_len, reason) "
+                   "VALUES (41, " +
+                   std::to_string(kNow) + ", 'registered', x'c6336402', x'', x'0a000002', 32, 'first')")
+                .ok());
+    CHECK(query_int(c, "PRAGMA user_version") == 1);
+  }
+  auto store = open_ok(path);
+  auto loaded = store->load_unexpired(kNow);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded.value().size() == 1);
+  const Binding& b = loaded.value().front();
+  CHECK(b.key.protocol == *IpAddress::parse("10.0.0.2"));
+  CHECK(b.key.nbma == *IpAddress::parse("198.51.100.2"));
+  CHECK(b.mtu == 1400);
+  CHECK(b.identity == "spoke2");
+  CHECK(b.request_id == 7);
+  auto audit = store->audit_events({});
+  REQUIRE(audit.ok());
+  REQUIRE(audit.value().size() == 1);
+  CHECK(audit.value().front().reason == "first");
+  CHECK(store->integrity_check().ok());
+
+  Connection c = raw(path);
+  CHECK(query_int(c, "PRAGMA user_version") == latest_schema_version());
+  CHECK(query_int(c, "SELECT id FROM audit") == 41);  // insertion order kept
+  CHECK(query_int(c, "SELECT count(*) FROM sqlite_schema WHERE name IN ('binding_expires_at', 'audit_at')") == 2);
+  CHECK(query_int(c, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%IN (%'") == 0);
+  // The checks still hold: a 5-byte address is refused.
+  CHECK_FALSE(
+      c.exec("INSERT INTO binding VALUES (x'0a00000200', 32, x'c6336402', x'', 600, 1, 1, 1, 1400, '', 7)").ok());
+  CHECK_FALSE(c.exec("INSERT INTO audit (at, kind, nbma_addr, post_nat_nbma, protocol_addr, prefix_len) "
+                     "VALUES (1, 'registered', x'01', x'', x'', 0)")
+                  .ok());
+}
+
 }  // namespace advpnd::db::test

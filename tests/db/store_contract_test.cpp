@@ -293,4 +293,35 @@ TEST_CASE_TEMPLATE("contract: a failed commit applies nothing of its batch, drop
   CHECK(audit(f.store()).size() == 1);
 }
 
+TEST_CASE_TEMPLATE("contract: resolvers are stored, replaced, and go with their binding or their time", F,
+                   SqliteFixture, FakeFixture) {
+  F f;
+  const Binding kept = sample_binding(1, kNow + 600);
+  const Binding removed = sample_binding(2, kNow + 600);
+  const Binding expiring = sample_binding(3, kNow + 10);
+  for (const Binding& b : {kept, removed, expiring}) REQUIRE(f.store().stage_upsert(b).ok());
+  const IpAddress requester = IpAddress::v4(198, 51, 100, 7);
+  const IpAddress other = IpAddress::v4(198, 51, 100, 8);
+  ResolverRecord r1{kept.key, requester, IpAddress::v4(10, 0, 0, 7), kNow + 100};
+  REQUIRE(f.store().stage_resolver(r1).ok());
+  REQUIRE(f.store().stage_resolver({kept.key, other, IpAddress::v4(10, 0, 0, 8), kNow + 5}).ok());
+  REQUIRE(f.store().stage_resolver({removed.key, requester, IpAddress::v4(10, 0, 0, 7), kNow + 100}).ok());
+  REQUIRE(f.store().stage_resolver({expiring.key, requester, IpAddress::v4(10, 0, 0, 7), kNow + 100}).ok());
+  CHECK_FALSE(f.store().stage_resolver({kept.key, IpAddress{}, IpAddress{}, kNow}).ok());  // no NBMA: refused
+  commit_ok(f.store());
+  auto loaded = f.store().load_resolvers(kNow);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->size() == 4);
+
+  r1.until = kNow + 300;  // the same binding and requester: replaced
+  REQUIRE(f.store().stage_resolver(r1).ok());
+  REQUIRE(f.store().stage_remove(removed.key).ok());  // its resolvers go with it
+  commit_ok(f.store());
+  REQUIRE(f.store().delete_expired(kNow + 20).ok());  // `expiring` and its resolver; `other` ran out
+  loaded = f.store().load_resolvers(kNow + 20);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 1);
+  CHECK(loaded->front() == r1);
+}
+
 }  // namespace advpnd::db::test

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "db/sqlite.h"
 #include "db/sqlite_registration_store.h"
 #include "fakes/fake_loop.h"
 #include "fakes/in_memory_fabric.h"
@@ -77,7 +78,8 @@ struct SimSpoke {
 };
 
 struct Network {
-  Network() : fabric(loop), dir(std::filesystem::temp_directory_path() / ("advpnd-fabric-" + std::to_string(::getpid()))) {
+  Network()
+      : fabric(loop), dir(std::filesystem::temp_directory_path() / ("advpnd-fabric-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     auto endpoint = fabric.create_endpoint(kHubNbma);
@@ -102,7 +104,13 @@ struct Network {
     hub = std::make_unique<NextHopServer>(config, *hub_transport, *store, loop, loop);
     REQUIRE(hub->start().ok());
   }
-  void run() { loop.run_until_idle(); }
+  // The loop's work and the store thread's commits, until neither has any left.
+  void run() {
+    do {
+      loop.run_until_idle();
+      if (store) store->wait_idle();
+    } while (store && store->deliver_completions() > 0);
+  }
 
   fakes::FakeLoop loop;
   fakes::InMemoryFabric fabric;
@@ -271,6 +279,63 @@ TEST_CASE("fabric: a purge to a resolver whose link is down is retried a bounded
   CHECK(a.received.empty());
   CHECK(net.hub->stats().sent[static_cast<std::size_t>(nhrp::PacketType::PurgeRequest)] ==
         static_cast<std::uint64_t>(NhsConfig{}.purge_attempts));
+}
+
+// Rows of a table in the hub's file, read by a connection of our own.
+std::int64_t count_rows(const std::filesystem::path& file, const std::string& table) {
+  auto connection = db::Connection::open(file.string(), db::Connection::Mode::ReadOnly);
+  REQUIRE(connection.ok());
+  auto count = connection->query_int("SELECT count(*) FROM " + table);
+  REQUIRE_MESSAGE(count.ok(), (count.ok() ? "" : count.error().to_string()));
+  return count.value();
+}
+
+TEST_CASE("fabric: refreshes that change nothing do not write an audit row each (issue #10 item 2)") {
+  Network net;
+  SimSpoke a(net.fabric, ip("198.51.100.2"), ip("10.0.0.2"));
+  a.register_with_hub(1);
+  net.run();
+  CHECK(a.take().cies.at(0).code == nhrp::CieCode::Success);
+  const std::int64_t audit_before = count_rows(net.dir / "hub.db", "audit");
+  constexpr int kRefreshes = 50;
+  for (int i = 0; i < kRefreshes; ++i) {
+    net.loop.advance(std::chrono::seconds(200));  // a spoke refreshes at a third of its holding time
+    a.register_with_hub(static_cast<std::uint32_t>(2 + i));
+    net.run();
+    CHECK(a.take().cies.at(0).code == nhrp::CieCode::Success);
+  }
+  const std::int64_t audit_after = count_rows(net.dir / "hub.db", "audit");
+  MESSAGE("audit rows: " << audit_before << " -> " << audit_after << " over " << kRefreshes << " refreshes");
+  CHECK(audit_after - audit_before < kRefreshes);
+  CHECK(net.hub->stats().refreshes_unchanged == kRefreshes);
+  // The binding itself is refreshed in the file: its expiry moved on.
+  net.start_hub();
+  REQUIRE(net.hub->cache().size() == 1);
+  CHECK(net.hub->cache().all().begin()->second.expires_at == net.loop.unix_seconds() + 600);
+}
+
+TEST_CASE("fabric: after a restart, a changed binding is still purged from who resolved it (issue #10 item 6)") {
+  Network net;
+  SimSpoke a(net.fabric, ip("198.51.100.2"), ip("10.0.0.2"));
+  SimSpoke b(net.fabric, ip("198.51.100.3"), ip("10.0.0.3"));
+  a.register_with_hub(1);
+  b.register_with_hub(2);
+  net.run();
+  (void)a.take();
+  (void)b.take();
+  a.resolve(b.protocol, 3);
+  net.run();
+  CHECK(a.take().cies.at(0).code == nhrp::CieCode::Success);
+
+  net.hub->flush();  // what the daemon does on SIGTERM
+  net.start_hub();   // a new process on the same file: it knows a resolved b only from the file
+  REQUIRE(net.hub->clear_registration(b.protocol).ok());  // the binding changes (operator clear)
+  net.run();
+  REQUIRE(a.received.size() == 1);
+  const nhrp::Packet purge = a.take();
+  CHECK(purge.type == nhrp::PacketType::PurgeRequest);
+  REQUIRE(purge.cies.size() == 1);
+  CHECK(purge.cies[0].protocol == b.protocol);
 }
 
 }  // namespace

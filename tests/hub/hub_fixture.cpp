@@ -52,7 +52,7 @@ FakeLoop::~FakeLoop() {
 }
 
 std::int64_t FakeLoop::unix_seconds() const {
-  return kStartUnixSeconds + std::chrono::duration_cast<std::chrono::seconds>(now_ - start_).count();
+  return kStartUnixSeconds + wall_step_ + std::chrono::duration_cast<std::chrono::seconds>(now_ - start_).count();
 }
 
 std::unique_ptr<Timer> FakeLoop::make_timer(std::function<void()> on_fire) {
@@ -82,9 +82,8 @@ void FakeLoop::advance(Duration delay) {
 }
 
 std::size_t FakeLoop::armed_timers() const {
-  return static_cast<std::size_t>(std::count_if(timers_.begin(), timers_.end(), [](const FakeTimer* t) {
-    return t->armed_;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(timers_.begin(), timers_.end(), [](const FakeTimer* t) { return t->armed_; }));
 }
 
 // ---- RecordingTransport ----------------------------------------------------
@@ -147,8 +146,8 @@ NhsConfig hub_config(nhrp::Dialect dialect) {
   return config;
 }
 
-nhrp::RegistrationRequestSpec registration(const Spoke& spoke, std::uint32_t request_id,
-                                           std::uint16_t holding_time, bool unique) {
+nhrp::RegistrationRequestSpec registration(const Spoke& spoke, std::uint32_t request_id, std::uint16_t holding_time,
+                                           bool unique) {
   nhrp::RegistrationRequestSpec spec;
   spec.sender = spoke.sender();
   spec.nhs_protocol = kHubProtocol;

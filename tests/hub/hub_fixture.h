@@ -57,6 +57,8 @@ class FakeLoop final : public Clock, public TimerFactory {
   [[nodiscard]] std::unique_ptr<Timer> make_timer(std::function<void()> on_fire) override;
 
   void advance(Duration delay);
+  // An NTP step: the wall clock jumps, monotonic time does not move.
+  void step_wall_clock(std::chrono::seconds step) { wall_step_ += step.count(); }
   [[nodiscard]] std::size_t armed_timers() const;
   [[nodiscard]] std::size_t fired() const { return fired_; }
 
@@ -67,6 +69,7 @@ class FakeLoop final : public Clock, public TimerFactory {
   MonotonicTime start_{std::chrono::hours(1000)};
   MonotonicTime now_{start_};
   std::uint64_t next_sequence_ = 0;
+  std::int64_t wall_step_ = 0;
   std::size_t fired_ = 0;
   std::vector<FakeTimer*> timers_;
 };
@@ -85,8 +88,8 @@ class RecordingTransport final : public NbmaTransport {
   explicit RecordingTransport(IpAddress local) : local_(local) {}
 
   void set_handlers(Handlers handlers) override { handlers_ = std::move(handlers); }
-  Status<std::string> send(const IpAddress& destination, std::uint16_t gre_protocol,
-                           std::span<const std::byte> payload, std::uint8_t tos) override;
+  Status<std::string> send(const IpAddress& destination, std::uint16_t gre_protocol, std::span<const std::byte> payload,
+                           std::uint8_t tos) override;
   [[nodiscard]] const IpAddress& local_address() const override { return local_; }
   [[nodiscard]] TransportStats stats() const override { return stats_; }
 

@@ -211,7 +211,8 @@ TEST_CASE("registration: a NATted spoke gets a second NAT CIE with its post-NAT 
   }
 }
 
-TEST_CASE("registration: a refresh from the same NBMA keeps one binding and is audited Refreshed") {
+TEST_CASE(
+    "registration: a refresh from the same NBMA keeps one binding; audited Refreshed only if it changes something") {
   HubFixture f;
   f.register_spoke(kSpokeA, 600);
   const std::int64_t first_expiry = f.cached(kSpokeA)->expires_at;
@@ -225,7 +226,10 @@ TEST_CASE("registration: a refresh from the same NBMA keeps one binding and is a
   CHECK(f.cached(kSpokeA)->expires_at == first_expiry + 200);
   CHECK(f.store.bindings().begin()->second.expires_at == first_expiry + 200);
   CHECK(f.audit_count(db::AuditKind::Registered) == 1);
-  CHECK(f.audit_count(db::AuditKind::Refreshed) == 1);
+  // Issue #10 item 2: a refresh that changes nothing but the expiry is
+  // counted, not audited (the binding row itself was rewritten, above).
+  CHECK(f.audit_count(db::AuditKind::Refreshed) == 0);
+  CHECK(f.hub->stats().refreshes_unchanged == 1);
   CHECK(f.hub->stats().commits == 2);
 
   SUBCASE("a re-used request ID is accepted too (Cisco uses ID 1 for every refresh, 8.1)") {
@@ -237,7 +241,14 @@ TEST_CASE("registration: a refresh from the same NBMA keeps one binding and is a
       CHECK(again.cies.at(0).code == CieCode::Success);
     }
     CHECK(f.store.bindings().size() == 1);
-    CHECK(f.audit_count(db::AuditKind::Refreshed) == 3);
+    CHECK(f.audit_count(db::AuditKind::Refreshed) == 0);
+    CHECK(f.hub->stats().refreshes_unchanged == 3);
+  }
+  SUBCASE("a refresh that changes the terms (holding time) is audited Refreshed") {
+    CHECK(f.register_spoke(kSpokeA, 300).cies.at(0).code == CieCode::Success);
+    CHECK(f.audit_count(db::AuditKind::Refreshed) == 1);
+    CHECK(f.hub->stats().refreshes_unchanged == 1);
+    CHECK(f.cached(kSpokeA)->holding_time_s == 300);
   }
 }
 
