@@ -98,7 +98,8 @@ def run_script(server: str, n: int, args: argparse.Namespace) -> str:
         f"rm -rf {work}; mkdir -p {work}\n{start}pid=$!\n"
         f"i=0; until {ready} || [ $i -ge 300 ]; do sleep 0.05; i=$((i+1)); done\n"
         f"{ready} || {{ echo 'server_not_ready'; cat {work}/server.log; kill -9 $pid; exit 1; }}\n"
-        'echo "stat_before $(head -n1 /proc/stat)"\n'
+        + (f"strace -c -f -p $pid -o {work}/strace.txt 2>/dev/null & tracer=$!; sleep 1\n" if args.strace else "")
+        + 'echo "stat_before $(head -n1 /proc/stat)"\n'
         'echo "server_before $(cat /proc/$pid/stat)"\n'
         f"( {WORK}/hub_load --hub-nbma {HUB_NBMA} --hub-protocol {HUB_PROTOCOL} --spokes {n}"
         f" --window {args.window} --hub-pid $pid --timeout {args.storm_timeout} > {work}/load.json;"
@@ -108,6 +109,8 @@ def run_script(server: str, n: int, args: argparse.Namespace) -> str:
         'echo "server_after $(cat /proc/$pid/stat)"\n'
         'echo "stat_after $(head -n1 /proc/stat)"\n'
         f'sed -n "2s/^/load_times /p" {work}/times\n'
+        + (f"kill -INT $tracer; wait $tracer; cp {work}/strace.txt /lab/{GUEST}/strace-{server}-{n}.txt\n"
+           if args.strace else "")
         + (f"{WORK}/advpnctl -s {work}/hub.sock show stats --json > {work}/stats.json 2>&1 || true\n"
            f'echo "hub_stats $(tr -d "\\n" < {work}/stats.json)"\n'
            f'echo "db_bytes $(cat {work}/hub.db {work}/hub.db-wal 2>/dev/null | wc -c)"\n'
@@ -233,6 +236,9 @@ def main() -> int:
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "default"))
     ap.add_argument("--deadline", type=int, default=0,
                     help="stop (and clean up) after this many seconds; default from the runs")
+    ap.add_argument("--strace", action="store_true",
+                    help="profile: the server's system calls (strace -c, printed after each run; "
+                         "slows the server, so its figures are not the benchmark's)")
     ap.add_argument("--check", action="store_true",
                     help="fail unless every registration is acknowledged (and stored, for the hub)")
     args = ap.parse_args()
@@ -270,6 +276,8 @@ def main() -> int:
                 result.update(run=k + 1, server=server, host_loadavg_1m=round(loadavg, 2),
                               guest_kernel=kernel, guest_mem=args.mem)
                 print(json.dumps(result), flush=True)
+                if args.strace:
+                    print(umllab.Guest.tail(os.path.join(guest.dir, f"strace-{server}-{args.spokes}.txt"), 30))
                 results.append(result)
                 if args.check and "failed" not in result:
                     problems += check(result, args.spokes, guest.dir)
