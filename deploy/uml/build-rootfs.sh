@@ -31,6 +31,13 @@ base_packages=(iproute2 kmod procps iputils-ping netbase tcpdump iptables)
 # debootstrap installs in the same dpkg run: "pre-dependency problem - not installing
 # systemd"); apt orders it correctly.
 packages=(frr strongswan-charon strongswan-swanctl libstrongswan-standard-plugins)
+# advpnd itself inside a guest (bench/uml-hub-load.py runs the hub there; the binaries come in
+# through the lab folder): its runtime libraries (`ldd advpnd`), and strace to see where a
+# guest process spends its system calls. Bookworm only: trixie renamed them (t64) and no
+# scenario runs advpnd in a trixie guest.
+if [[ ${ADVPND_UML_SUITE:-bookworm} == bookworm ]]; then
+    packages+=(libevent-core-2.1-7 libsqlite3-0 libtomlplusplus3 libpcap0.8 strace)
+fi
 uml_modules_dir=$(ls -d /usr/lib/uml/modules/* 2>/dev/null | sort -V | tail -n1 || true)
 if [[ -z "$uml_modules_dir" ]]; then
     echo "build-rootfs: no UML modules in /usr/lib/uml/modules (apt-get install user-mode-linux)" >&2
