@@ -21,6 +21,11 @@ cmake --build --preset default
 step "test: default"
 ctest --preset default
 
+# The Debian package, built as a packager would (plain cmake, -Werror off),
+# must build and be free of lintian errors (scripts/build-deb.sh).
+step "package: scripts/build-deb.sh (dpkg-buildpackage + lintian)"
+scripts/build-deb.sh
+
 # 2. clang++-14 with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests.
 step "build: asan (clang++-14, ASan+UBSan, -Werror)"
 cmake --preset asan >/dev/null
