@@ -8,7 +8,8 @@
 #
 # The guest's root is a copy of the interop lab's cached root filesystem
 # (deploy/uml/build-rootfs.sh builds it) with systemd added by apt-get in a
-# chroot, in build/guest (about 300 MB). Needs root and user-mode-linux.
+# chroot (and udev, which makes /dev/net/tun 0666 as on any Debian system),
+# in build/guest (about 300 MB). Needs root and user-mode-linux.
 # Prints the guest's report and exits non-zero when a check failed.
 set -euo pipefail
 deb=$(realpath "$1")
@@ -25,7 +26,7 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 mount --bind /proc "$root/proc"
 trap 'umount "$root/proc" 2>/dev/null || true' EXIT
 chroot "$root" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus' \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus udev' \
   >"$work/apt.log" 2>&1
 cp "$deb" "$root/tmp/"
 echo "=== install: dpkg -i $(basename "$deb") (chroot of the guest's root)"
