@@ -48,7 +48,10 @@ struct HubSettings {
   double rate_burst = 1000;
   std::string database;  // empty: hub.db in the hub's temp directory
   std::string control_socket;            // empty: hub.sock in the hub's temp directory
-  std::vector<std::string> extra_args;   // after `hub --config FILE`, e.g. {"--user", "nobody"}
+  // After `hub --config FILE`. Root by default, so that a machine where the
+  // package created the advpnd user (the daemon's default) runs these tests
+  // the same way; privileges_test.cpp sets its own.
+  std::vector<std::string> extra_args{"--user", "root"};
   std::vector<std::string> environment;  // "KEY=value" added to the child's environment
 };
 
