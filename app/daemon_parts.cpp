@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "app/service_notify.h"
 #include "base/log.h"
 
 namespace advpnd::app {
@@ -53,7 +54,22 @@ Result<std::unique_ptr<ControlServer>, std::string> open_control(platform::Event
   return ControlServer::open(loop, path, std::move(handler));
 }
 
-int run_until_stopped(platform::EventLoop& loop, std::string_view component) {
+bool drop_privileges_after_start(const PrivilegeRequest& request, const std::vector<std::string>& folders,
+                                 std::string_view component) {
+  auto dropped = drop_privileges(request, folders);
+  if (!dropped) {
+    log::error(component, "cannot drop privileges: " + dropped.error());
+    return false;
+  }
+  log::info(component, "running as " + dropped->user + " (uid " + std::to_string(dropped->uid) + ", gid " +
+                           std::to_string(dropped->gid) + ") without capabilities");
+  return true;
+}
+
+int run_until_stopped(platform::EventLoop& loop, std::string_view component, const std::string& started) {
+  log::info(component, started);
+  ServiceNotifier service(loop);
+  service.ready(started);
   if (auto ran = loop.run(); !ran) {
     log::error(component, ran.error());
     return 1;

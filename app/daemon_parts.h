@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/control_server.h"
+#include "app/privileges.h"
 #include "base/ip_address.h"
 #include "base/result.h"
 #include "dataplane/tun_device.h"
@@ -45,7 +47,17 @@ struct DaemonSignals {
                                                                               const std::string& path,
                                                                               ControlServer::Handler handler);
 
-// Runs the loop until a signal stops it; the process exit status.
-[[nodiscard]] int run_until_stopped(platform::EventLoop& loop, std::string_view component);
+// Start-up is done with what needs privileges (the NBMA socket and the
+// overlay device are open): drops them (app/privileges.h) and logs who the
+// daemon runs as; false (logged) when that failed and the daemon must stop.
+// `folders`: the database and control socket paths (their folders must be
+// writable by the unprivileged user).
+[[nodiscard]] bool drop_privileges_after_start(const PrivilegeRequest& request, const std::vector<std::string>& folders,
+                                               std::string_view component);
+
+// Logs `started`, tells systemd the daemon is ready (READY=1, STATUS=started)
+// and feeds its watchdog (app/service_notify.h), then runs the loop until a
+// signal stops it; the process exit status.
+[[nodiscard]] int run_until_stopped(platform::EventLoop& loop, std::string_view component, const std::string& started);
 
 }  // namespace advpnd::app

@@ -25,7 +25,7 @@ node::HubNodeConfig hub_node_config(const HubDaemonConfig& config) {
 }
 }  // namespace
 
-int run_hub(const std::string& config_path) {
+int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) {
   auto config = load_hub_config(config_path);
   if (!config) {
     log::error(kLog, "bad config: " + config.error().to_string());
@@ -39,15 +39,26 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, loop.error());
     return 1;
   }
+  auto transport = open_nbma(**loop, config->nhs.nbma, config->gre_key);
+  if (!transport) {
+    log::error(kLog, transport.error());
+    return 1;
+  }
+  // The overlay: the hub's own device, and (below) spoke-to-spoke forwarding
+  // that tells the redirect policy of every hair-pin.
+  auto device =
+      open_overlay(**loop, config->tun_name, config->nhs.protocol, config->overlay_prefix_length, config->tunnel_mtu);
+  if (!device) {
+    log::error(kLog, device.error());
+    return 1;
+  }
+  // Socket and device open: nothing later needs privileges. The store is
+  // opened after, so that its files belong to the user the hub runs as.
+  if (!drop_privileges_after_start(privileges, {config->database, config->control_socket}, kLog)) return 1;
   make_parent_directory(config->database);
   auto store = db::SqliteRegistrationStore::open(config->database, config->store);
   if (!store) {
     log::error(kLog, "cannot open the registration store " + config->database + ": " + store.error().to_string());
-    return 1;
-  }
-  auto transport = open_nbma(**loop, config->nhs.nbma, config->gre_key);
-  if (!transport) {
-    log::error(kLog, transport.error());
     return 1;
   }
   // Commits run on the store's thread; their results come back here, to the
@@ -56,14 +67,6 @@ int run_hub(const std::string& config_path) {
       (*loop)->watch_readable((*store)->completion_fd(), [&store] { (void)(*store)->deliver_completions(); });
   if (!commits_done) {
     log::error(kLog, "cannot watch the store: " + commits_done.error());
-    return 1;
-  }
-  // The overlay: the hub's own device, and spoke-to-spoke forwarding that
-  // tells the redirect policy of every hair-pin.
-  auto device =
-      open_overlay(**loop, config->tun_name, config->nhs.protocol, config->overlay_prefix_length, config->tunnel_mtu);
-  if (!device) {
-    log::error(kLog, device.error());
     return 1;
   }
   node::HubNode hub(hub_node_config(*config), node::HubSeams{**transport, **store, **loop, **loop, device->get()});
@@ -108,10 +111,11 @@ int run_hub(const std::string& config_path) {
     return 1;
   }
 
-  log::info(kLog, "NHS " + config->nhs.protocol.to_string() + " listening on " + config->nhs.nbma.to_string() +
-                      (config->gre_key ? " GRE key " + std::to_string(*config->gre_key) : std::string(" no GRE key")) +
-                      ", store " + config->database + ", control " + config->control_socket);
-  return run_until_stopped(**loop, kLog);
+  return run_until_stopped(
+      **loop, kLog,
+      "NHS " + config->nhs.protocol.to_string() + " listening on " + config->nhs.nbma.to_string() +
+          (config->gre_key ? " GRE key " + std::to_string(*config->gre_key) : std::string(" no GRE key")) + ", store " +
+          config->database + ", control " + config->control_socket);
 }
 
 }  // namespace advpnd::app

@@ -8,10 +8,12 @@
 
 #include <string>
 
+#include "app/privileges.h"
+
 namespace advpnd::app {
 
 // Returns the process exit status: 0 after a clean shutdown, 1 when the
 // daemon could not start (the reason is logged), 2 for a bad config.
-int run_hub(const std::string& config_path);
+int run_hub(const std::string& config_path, const PrivilegeRequest& privileges = {});
 
 }  // namespace advpnd::app

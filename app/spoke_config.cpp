@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/secret_file.h"
 #include "app/toml_reader.h"
 #include "nhrp/auth.h"
 
@@ -29,6 +30,32 @@ std::optional<std::string> read_pem(TomlReader& in, std::string_view table, std:
     return std::nullopt;
   }
   return text.str();
+}
+
+// A secret (psk_file, private_key): the systemd credential named `credential`
+// when there is one (app/secret_file.h), else the configured file, which
+// must not be readable by group or others.
+std::optional<std::string> read_secret(TomlReader& in, std::string_view table, std::string_view key,
+                                       std::string_view credential) {
+  auto configured = in.string(table, key);
+  const auto from_systemd = credential_file(credential);
+  if (!configured && !from_systemd) return std::nullopt;
+  auto secret = read_secret_file(from_systemd ? *from_systemd : *configured);
+  if (!secret) {
+    in.fail_at(table, key, secret.error());
+    return std::nullopt;
+  }
+  if (secret->empty()) {
+    in.fail_at(table, key, "\"" + (from_systemd ? *from_systemd : *configured) + "\" is empty");
+    return std::nullopt;
+  }
+  return std::move(secret).value();
+}
+
+// A PSK file holds the key on one line; the line end is not part of it.
+std::string without_trailing_newlines(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
 }
 
 log::Level parse_level(const std::string& text) {
@@ -65,10 +92,14 @@ void read_ipsec(TomlReader& in, SpokeDaemonConfig& config) {
   if (auto v = in.integer("ipsec", "dpd_delay", 0, 3600)) sw.policy.dpd_delay = std::chrono::seconds(*v);
   vici::AuthConfig& auth = sw.policy.auth;
   if (auto v = in.string("ipsec", "psk")) auth.psk = *v;
+  if (auto v = read_secret(in, "ipsec", "psk_file", "psk")) {
+    if (!auth.psk.empty()) in.fail_at("ipsec", "psk_file", "psk and psk_file (or a psk credential) exclude each other");
+    auth.psk = without_trailing_newlines(*v);
+  }
   if (auto v = in.string("ipsec", "local_id")) auth.local_id = *v;
   if (auto v = in.string("ipsec", "remote_id")) auth.remote_id = *v;
   const auto cert = read_pem(in, "ipsec", "certificate");
-  const auto key = read_pem(in, "ipsec", "private_key");
+  const auto key = read_secret(in, "ipsec", "private_key", "private_key");
   const auto ca = read_pem(in, "ipsec", "ca_certificate");
   if (cert || key || ca) {
     if (!cert || !key || !ca) {

@@ -27,7 +27,7 @@ std::unique_ptr<shortcut::IpsecProvider> make_provider(platform::EventLoop& loop
 }
 }  // namespace
 
-int run_spoke(const std::string& config_path) {
+int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges) {
   auto config = load_spoke_config(config_path);
   if (!config) {
     log::error(kLog, "bad config: " + config.error().to_string());
@@ -52,6 +52,7 @@ int run_spoke(const std::string& config_path) {
     log::error(kLog, device.error());
     return 1;
   }
+  if (!drop_privileges_after_start(privileges, {config->control_socket}, kLog)) return 1;
   auto provider = make_provider(**loop, *config);
   node::SpokeNodeConfig node_config;
   node_config.agent = config->agent;
@@ -94,10 +95,10 @@ int run_spoke(const std::string& config_path) {
     return 1;
   }
 
-  log::info(kLog, "NHC " + nhc.protocol.to_string() + " on " + nhc.nbma.to_string() + ", overlay " +
-                      (*device)->name() + ", " + std::to_string(nhc.servers.size()) + " NHS, IPsec provider " +
-                      std::string(provider->name()) + ", control " + config->control_socket);
-  return run_until_stopped(**loop, kLog);
+  return run_until_stopped(**loop, kLog,
+                           "NHC " + nhc.protocol.to_string() + " on " + nhc.nbma.to_string() + ", overlay " +
+                               (*device)->name() + ", " + std::to_string(nhc.servers.size()) + " NHS, IPsec provider " +
+                               std::string(provider->name()) + ", control " + config->control_socket);
 }
 
 }  // namespace advpnd::app

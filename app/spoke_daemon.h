@@ -8,9 +8,11 @@
 
 #include <string>
 
+#include "app/privileges.h"
+
 namespace advpnd::app {
 
 // 0 after a clean shutdown, 1 when it could not start (logged), 2 for a bad config.
-int run_spoke(const std::string& config_path);
+int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges = {});
 
 }  // namespace advpnd::app

@@ -1,6 +1,10 @@
 // One log line per event, naming the component and the peer (STYLE.md).
 // Lines go to a sink (stderr by default; tests capture them). Levels: the
 // default, info, has no per-packet lines; debug does.
+// On stderr a line is "TIME LEVEL component: text"; when stderr is journald's
+// stream ($JOURNAL_STREAM matches it, as under systemd) it is
+// "<N>component: text" with N the syslog priority (debug 7, info 6,
+// warning 4, error 3), which journald files as the entry's PRIORITY.
 #pragma once
 
 #include <functional>

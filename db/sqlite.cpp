@@ -27,6 +27,18 @@ StoreError sqlite_error(sqlite3* db, int result_code, std::string_view context) 
   return StoreError{kind_from_sqlite(result_code), std::move(message)};
 }
 
+namespace {
+// Built by appending rather than with `"\"" + std::string(sql) + ...`: g++-12
+// at -O3 inlines that operator+ chain and reports a false -Wrestrict overlap
+// inside char_traits::copy (GCC bug 105329), which broke -Werror builds.
+StoreError no_row_error(std::string_view sql) {
+  std::string message;
+  message.reserve(sql.size() + 20);
+  message.append("\"").append(sql).append("\" returned no row");
+  return StoreError{StoreErrorKind::Other, std::move(message)};
+}
+}  // namespace
+
 // ---- Statement ------------------------------------------------------------
 
 Statement::Statement(Statement&& other) noexcept
@@ -185,7 +197,7 @@ Result<std::int64_t, StoreError> Connection::query_int(std::string_view sql) {
   if (!statement) return fail(statement.error());
   auto row = statement->step();
   if (!row) return fail(row.error());
-  if (!row.value()) return fail(StoreError{StoreErrorKind::Other, "\"" + std::string(sql) + "\" returned no row"});
+  if (!row.value()) return fail(no_row_error(sql));
   return statement->column_int64(0);
 }
 
@@ -194,7 +206,7 @@ Result<std::string, StoreError> Connection::query_text(std::string_view sql) {
   if (!statement) return fail(statement.error());
   auto row = statement->step();
   if (!row) return fail(row.error());
-  if (!row.value()) return fail(StoreError{StoreErrorKind::Other, "\"" + std::string(sql) + "\" returned no row"});
+  if (!row.value()) return fail(no_row_error(sql));
   return statement->column_text(0);
 }
 

@@ -16,6 +16,8 @@ packages=(
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   # real-kernel guests for the interop lab
   user-mode-linux debootstrap busybox-static
+  # the Debian package (scripts/build-deb.sh), its unit and man page checks
+  debhelper dpkg-dev fakeroot lintian systemd groff-base man-db
 )
 
 missing=()

@@ -21,6 +21,20 @@ cmake --build --preset default
 step "test: default"
 ctest --preset default
 
+# The Debian package, built as a packager would (plain cmake, -Werror off),
+# must build and be free of lintian errors (scripts/build-deb.sh).
+step "package: scripts/build-deb.sh (dpkg-buildpackage + lintian)"
+scripts/build-deb.sh
+# ...and installed into a UML guest booted with systemd: the hub unit starts,
+# runs as advpnd without capabilities, reloads and stops (needs the interop
+# lab's cached root filesystem, built by the interop tests' first run).
+if ls -d /var/cache/advpnd/uml-rootfs-* >/dev/null 2>&1; then
+  step "package: tests/ops/package-guest.sh (systemd guest)"
+  tests/ops/package-guest.sh build/deb/advpnd_*_amd64.deb
+else
+  echo "package guest test skipped: no cached UML root filesystem yet"
+fi
+
 # 2. clang++-14 with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests.
 step "build: asan (clang++-14, ASan+UBSan, -Werror)"
 cmake --preset asan >/dev/null

@@ -38,9 +38,11 @@ void enter_test_netns() {
 
 HubProcess::HubProcess(HubSettings settings)
     : config_path_(dir_.file("hub.toml")),
-      socket_path_(dir_.file("hub.sock")),
+      socket_path_(settings.control_socket.empty() ? dir_.file("hub.sock") : settings.control_socket),
       database_path_(settings.database.empty() ? dir_.file("hub.db") : settings.database),
-      log_path_(dir_.file("hub.log")) {
+      log_path_(dir_.file("hub.log")),
+      extra_args_(std::move(settings.extra_args)),
+      environment_(std::move(settings.environment)) {
   write_config(config_text(settings));
 }
 
@@ -75,9 +77,15 @@ void HubProcess::start() {
   // async-signal-safe calls until exec.
   const std::string binary = ADVPND_BIN;
   std::vector<std::string> args{binary, "hub", "--config", config_path_};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  std::vector<std::string> added = environment_;
+  std::vector<char*> envp;
+  for (char** variable = environ; *variable != nullptr; ++variable) envp.push_back(*variable);
+  for (std::string& variable : added) envp.push_back(variable.data());
+  envp.push_back(nullptr);
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   REQUIRE_MESSAGE(log_fd >= 0, "cannot open " << log_path_);
   const pid_t parent = ::getpid();
@@ -88,7 +96,7 @@ void HubProcess::start() {
     if (::getppid() != parent) ::_exit(126);  // the test died between fork and prctl
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(log_fd);

@@ -47,6 +47,12 @@ struct HubSettings {
   double rate_per_second = 1000;  // per NBMA source; tests send bursts
   double rate_burst = 1000;
   std::string database;  // empty: hub.db in the hub's temp directory
+  std::string control_socket;            // empty: hub.sock in the hub's temp directory
+  // After `hub --config FILE`. Root by default, so that a machine where the
+  // package created the advpnd user (the daemon's default) runs these tests
+  // the same way; privileges_test.cpp sets its own.
+  std::vector<std::string> extra_args{"--user", "root"};
+  std::vector<std::string> environment;  // "KEY=value" added to the child's environment
 };
 
 class HubProcess {
@@ -72,6 +78,9 @@ class HubProcess {
   [[nodiscard]] bool alive();
   [[nodiscard]] pid_t pid() const { return pid_; }
 
+  // Adds "KEY=value" to the environment of the next start().
+  void add_environment(const std::string& variable) { environment_.push_back(variable); }
+
   [[nodiscard]] const std::string& config_path() const { return config_path_; }
   [[nodiscard]] const std::string& socket_path() const { return socket_path_; }
   [[nodiscard]] const std::string& database_path() const { return database_path_; }
@@ -93,6 +102,8 @@ class HubProcess {
   std::string socket_path_;
   std::string database_path_;
   std::string log_path_;
+  std::vector<std::string> extra_args_;
+  std::vector<std::string> environment_;
   pid_t pid_ = -1;
 };
 
