@@ -40,7 +40,8 @@ HubProcess::HubProcess(HubSettings settings)
     : config_path_(dir_.file("hub.toml")),
       socket_path_(dir_.file("hub.sock")),
       database_path_(settings.database.empty() ? dir_.file("hub.db") : settings.database),
-      log_path_(dir_.file("hub.log")) {
+      log_path_(dir_.file("hub.log")),
+      role_(settings.role) {
   write_config(config_text(settings));
 }
 
@@ -54,6 +55,7 @@ std::string HubProcess::config_text(const HubSettings& settings) const {
   text += "database = " + toml_string(database_path_) + "\n";
   text += "control_socket = " + toml_string(socket_path_) + "\n";
   text += "log_level = " + toml_string(settings.log_level) + "\n";
+  if (settings.metrics_listen) text += "metrics_listen = " + toml_string(*settings.metrics_listen) + "\n";
   text += "\n[registration]\n";
   text += "max_holding_time = 7200\n";
   text += "rate_per_second = " + std::to_string(settings.rate_per_second) + "\n";
@@ -74,7 +76,7 @@ void HubProcess::start() {
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls until exec.
   const std::string binary = ADVPND_BIN;
-  std::vector<std::string> args{binary, "hub", "--config", config_path_};
+  std::vector<std::string> args{binary, role_, "--config", config_path_};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

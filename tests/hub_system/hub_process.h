@@ -47,6 +47,10 @@ struct HubSettings {
   double rate_per_second = 1000;  // per NBMA source; tests send bursts
   double rate_burst = 1000;
   std::string database;  // empty: hub.db in the hub's temp directory
+  std::optional<std::string> metrics_listen;  // [hub] metrics_listen, e.g. "127.0.0.1:9477"
+  // "spoke": start() runs `advpnd spoke` instead, with the config the test
+  // writes (write_config; control_socket = socket_path()).
+  std::string role = "hub";
 };
 
 class HubProcess {
@@ -93,6 +97,7 @@ class HubProcess {
   std::string socket_path_;
   std::string database_path_;
   std::string log_path_;
+  std::string role_;
   pid_t pid_ = -1;
 };
 
