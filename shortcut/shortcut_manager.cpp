@@ -27,6 +27,20 @@ bool legal(ShortcutState from, ShortcutState to) {
 }
 }  // namespace
 
+std::string_view to_string(FailureCause cause) {
+  switch (cause) {
+    case FailureCause::Resolution:
+      return "resolution";
+    case FailureCause::TunnelFailed:
+      return "tunnel-failed";
+    case FailureCause::TunnelDown:
+      return "tunnel-down";
+    case FailureCause::ConnectTimeout:
+      return "connect-timeout";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(ShortcutState state) {
   switch (state) {
     case ShortcutState::Resolving: return "resolving";
@@ -121,7 +135,7 @@ void ShortcutManager::on_resolved(const Prefix& key, const Resolution& result) {
   }
   if (entry.state != ShortcutState::Resolving) return;
   if (!result.ok) {
-    transition(entry, ShortcutState::Failed, "resolution failed: " + result.error);
+    transition_to_failed(entry, FailureCause::Resolution, "resolution failed: " + result.error);
     return;
   }
   // The answer may cover more than the target (a spoke's LAN prefix): the
@@ -187,6 +201,7 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
         entry.last_used = now;
         entry.seen = dataplane_.counters(entry.peer_nbma).value_or(PeerCounters{});
         ++stats_.established;
+        stats_.setup_time.add(now - entry.created);
         failures_.erase(Prefix::host(entry.target));
       }
       entry.used_since_refresh = false;
@@ -240,6 +255,15 @@ void ShortcutManager::release_peer(Entry& entry) {
   provider_.terminate(entry.peer_nbma);
 }
 
+void ShortcutManager::transition_to_failed(Entry& entry, FailureCause cause, const std::string& reason) {
+  if (!legal(entry.state, ShortcutState::Failed)) {
+    transition(entry, ShortcutState::Failed, reason);  // refused and logged there
+    return;
+  }
+  ++stats_.failures[static_cast<std::size_t>(cause)];
+  transition(entry, ShortcutState::Failed, reason);
+}
+
 void ShortcutManager::on_timer(const Prefix& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
@@ -248,8 +272,8 @@ void ShortcutManager::on_timer(const Prefix& key) {
     case ShortcutState::Resolving:
       break;  // the resolver always answers (with a timeout of its own)
     case ShortcutState::Connecting:
-      transition(entry, ShortcutState::Failed, "tunnel not up within " +
-                                                   std::to_string(config_.connect_timeout.count()) + " s");
+      transition_to_failed(entry, FailureCause::ConnectTimeout,
+                           "tunnel not up within " + std::to_string(config_.connect_timeout.count()) + " s");
       break;
     case ShortcutState::Active:
       if (!entry.refresh_checked && entry.used_since_refresh) {
@@ -309,8 +333,10 @@ void ShortcutManager::on_tunnel(const IpAddress& peer, TunnelState state, const 
       case TunnelState::Failed:
       case TunnelState::Down:
         if (entry.state == ShortcutState::Connecting) {
-          transition(entry, ShortcutState::Failed, "tunnel " + std::string(state == TunnelState::Failed ? "failed" : "down") +
-                                                       (reason.empty() ? "" : ": " + reason));
+          transition_to_failed(entry,
+                               state == TunnelState::Failed ? FailureCause::TunnelFailed : FailureCause::TunnelDown,
+                               "tunnel " + std::string(state == TunnelState::Failed ? "failed" : "down") +
+                                   (reason.empty() ? "" : ": " + reason));
         } else if (entry.state == ShortcutState::Active || entry.state == ShortcutState::Refreshing) {
           transition(entry, ShortcutState::Closing, "tunnel went down" + (reason.empty() ? "" : ": " + reason));
         } else if (entry.state == ShortcutState::Closing && state == TunnelState::Down) {
@@ -337,6 +363,11 @@ void ShortcutManager::on_purge(const IpAddress& address) {
       erase(key);
     }
   }
+}
+
+void ShortcutManager::reconfigure(const ShortcutConfig& config) {
+  config_ = config;
+  start_rate_.set_rate(config_.indication_rate);
 }
 
 void ShortcutManager::close_all(const std::string& reason) {
