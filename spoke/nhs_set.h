@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/clock.h"
@@ -31,6 +33,11 @@ class NhsSet {
   NhsSet& operator=(const NhsSet&) = delete;
 
   void start();
+  // SIGHUP: one more NHS, in its place by priority; registered at once if
+  // the set runs. (An NHS is not removed at run time: that needs a restart.)
+  void add(const NhsEntry& entry);
+  // SIGHUP: the Cisco password of the registrations sent from now on.
+  void set_auth_password(const std::optional<std::string>& password) { config_.self.auth_password = password; }
   // The tunnel to the NHS at `nbma` came up: NhsRegistration::path_up.
   void path_up(const IpAddress& nbma);
   // Purges every registration (bounded by kPurgeWait) and runs `done` once
@@ -64,6 +71,11 @@ class NhsSet {
   std::function<void()> stopped_;
   std::unique_ptr<Timer> stopped_timer_;
   bool stopping_ = false;
+  bool started_ = false;
+  PacketSender& sender_;
+  RequestIds& ids_;
+  const Clock& clock_;
+  TimerFactory& timers_;
 };
 
 }  // namespace advpnd::spoke
