@@ -73,6 +73,15 @@ HubSettings with_metrics() {
   return settings;
 }
 
+// promtool's verdict on a scrape (CHECKs a clean one).
+void check_with_promtool(const std::string& body) {
+  TempFile file(".prom");
+  std::ofstream(file.path()) << body;
+  const CommandResult lint = run_command({"sh", "-c", "promtool check metrics < '" + file.path() + "'"});
+  CHECK_MESSAGE(lint.exit_code == 0, "promtool: " << lint.out << lint.err << "\non:\n" << body);
+  CHECK_MESSAGE(lint.err.empty(), body);  // promtool prints lint problems (e.g. a counter without _total) there
+}
+
 }  // namespace
 
 TEST_CASE("hub metrics: /metrics answers the text format, counters move with traffic, other paths are 404") {
@@ -103,7 +112,7 @@ TEST_CASE("hub metrics: /metrics answers the text format, counters move with tra
   CHECK(hub.alive());
 }
 
-TEST_CASE("hub metrics: promtool check metrics accepts what the hub serves") {
+TEST_CASE("hub metrics: promtool check metrics accepts what the hub and a spoke serve") {
   if (::system("command -v promtool >/dev/null 2>&1") != 0) {  // NOLINT(cert-env33-c)
     report_skipped("promtool is not installed (Debian package prometheus; scripts/install-deps.sh)");
     return;
@@ -113,12 +122,22 @@ TEST_CASE("hub metrics: promtool check metrics accepts what the hub serves") {
   hub.start();
   SpokeWire wire;
   REQUIRE(register_spoke(wire, spoke(1), 1) == CieCode::Success);
+  check_with_promtool(http_get("/metrics").body);
+  hub.kill_hard();
+
+  // A spoke daemon (clear-text provider) registering with that NHS address.
+  HubSettings spoke_role;
+  spoke_role.role = "spoke";
+  HubProcess spoke(spoke_role);
+  spoke.write_config("[spoke]\nnbma_address = \"127.0.0.5\"\nprotocol_address = \"10.0.7.5\"\ncontrol_socket = \"" +
+                     spoke.socket_path() + "\"\nmetrics_listen = \"127.0.0.1:" + std::to_string(kMetricsPort) +
+                     "\"\n[[nhs]]\nnbma_address = \"127.0.0.1\"\n[ipsec]\nprovider = \"none\"\n");
+  spoke.start();
   const std::string body = http_get("/metrics").body;
-  TempFile file(".prom");
-  std::ofstream(file.path()) << body;
-  const CommandResult lint = run_command({"sh", "-c", "promtool check metrics < '" + file.path() + "'"});
-  CHECK_MESSAGE(lint.exit_code == 0, "promtool: " << lint.out << lint.err << "\non:\n" << body);
-  CHECK(lint.err.empty());  // promtool prints lint problems (e.g. a counter without _total) there
+  CHECK(body.find("advpnd_nhs_up{nbma=\"127.0.0.1\"}") != std::string::npos);
+  CHECK(body.find("advpnd_shortcut_setup_seconds_bucket{le=\"+Inf\"} 0") != std::string::npos);
+  CHECK(body.find("advpnd_dataplane_drops_total{reason=\"no-route\"}") != std::string::npos);
+  check_with_promtool(body);
 }
 
 }  // namespace advpnd::test
