@@ -83,6 +83,10 @@ std::string spoke_metrics(const SpokeParts& parts) {
     const bool up = s.state == spoke::RegistrationState::Registered || s.state == spoke::RegistrationState::Refreshing;
     w.sample(std::uint64_t{up ? 1U : 0U}, {{"nbma", s.nhs_nbma.to_string()}});
   }
+  w.family("advpnd_nhs_tunnel_up", "gauge", "1 while the IPsec tunnel to the NHS is up");
+  for (const spoke::NhsStatus& s : servers) {
+    w.sample(std::uint64_t{agent.tunnels().up(s.nhs_nbma) ? 1U : 0U}, {{"nbma", s.nhs_nbma.to_string()}});
+  }
   w.family("advpnd_nhs_state", "gauge", "registration state of each NHS (1 for the current state)");
   for (const spoke::NhsStatus& s : servers) {
     for (std::size_t i = 0; i < spoke::kRegistrationStates; ++i) {

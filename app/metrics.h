@@ -10,7 +10,7 @@
 //          dataplane_drops_total{reason}
 //   hub    registrations, store_healthy, store_commits_total{result},
 //          redirect_indications_total, redirect_rate_limited_total
-//   spoke  nhs_up{nbma}, nhs_state{nbma,state}, shortcuts{state},
+//   spoke  nhs_up{nbma}, nhs_tunnel_up{nbma}, nhs_state{nbma,state}, shortcuts{state},
 //          shortcuts_established_total, shortcut_failures_total{reason},
 //          shortcut_setup_seconds (histogram)
 #pragma once

@@ -157,6 +157,7 @@ TEST_CASE("spoke control: show stats counts shortcut failures; the metrics say t
   CHECK(metrics.find("advpnd_shortcut_setup_seconds_count 2\n") != std::string::npos);
   CHECK(metrics.find("advpnd_shortcut_setup_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
   CHECK(metrics.find("advpnd_nhs_up{nbma=\"203.0.113.1\"} 1\n") != std::string::npos);
+  CHECK(metrics.find("advpnd_nhs_tunnel_up{nbma=\"203.0.113.1\"} 1\n") != std::string::npos);
   CHECK(metrics.find("advpnd_nhs_state{nbma=\"203.0.113.1\",state=\"registered\"} 1\n") != std::string::npos);
   CHECK(metrics.find("advpnd_shortcut_failures_total{reason=\"tunnel-failed\"} 0\n") != std::string::npos);
 }
