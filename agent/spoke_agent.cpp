@@ -89,6 +89,13 @@ Status<std::string> SpokeAgent::start() {
   return started;
 }
 
+Status<std::string> SpokeAgent::add_nhs(const spoke::NhsEntry& entry) {
+  auto added = nhc_.add_server(entry);
+  if (!added) return added;
+  tunnels_.start({entry.nbma});
+  return added;
+}
+
 void SpokeAgent::shutdown(std::function<void()> done) {
   shortcuts_.close_all("shutting down");
   nhc_.shutdown(std::move(done));

@@ -36,6 +36,8 @@ class SpokeAgent {
   SpokeAgent& operator=(const SpokeAgent&) = delete;
 
   [[nodiscard]] Status<std::string> start();
+  // SIGHUP: one more NHS, its tunnel brought up and registered like those at start.
+  [[nodiscard]] Status<std::string> add_nhs(const spoke::NhsEntry& entry);
   // Clean shutdown (SIGTERM): shortcuts first, then registrations; `done` runs when finished.
   void shutdown(std::function<void()> done);
 

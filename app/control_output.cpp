@@ -58,6 +58,15 @@ void write_transport_stats(JsonWriter& w, const TransportStats& t) {
       .end_object();
 }
 
+void write_drop_counts(JsonWriter& w, const dataplane::DropCounters& drops) {
+  w.field("dropped", drops.total()).key("drops").begin_object();
+  for (std::size_t i = 0; i < dataplane::kDropReasonCount; ++i) {
+    const auto reason = static_cast<dataplane::DropReason>(i);
+    w.field(dataplane::to_string(reason), drops[reason]);
+  }
+  w.end_object();
+}
+
 std::string transport_stats_line(const TransportStats& t) {
   return "transport: " + std::to_string(t.frames_received) + " frames received, " + std::to_string(t.frames_sent) +
          " sent (" + std::to_string(t.send_errors) + " failed), dropped: " + std::to_string(t.dropped_malformed) +

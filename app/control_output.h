@@ -11,6 +11,7 @@
 
 #include "app/json.h"
 #include "base/nbma_transport.h"
+#include "dataplane/dataplane_stats.h"
 #include "nhrp/types.h"
 
 namespace advpnd::app {
@@ -31,6 +32,8 @@ void write_packet_counts(JsonWriter& w, const PacketCounts& received, const Pack
                                               const std::map<std::string, std::uint64_t>& errors);
 
 void write_transport_stats(JsonWriter& w, const TransportStats& t);
+// "drops": {reason: count} for every reason, and "dropped": the total.
+void write_drop_counts(JsonWriter& w, const dataplane::DropCounters& drops);
 [[nodiscard]] std::string transport_stats_line(const TransportStats& t);
 
 }  // namespace advpnd::app

@@ -8,6 +8,14 @@
 
 namespace advpnd::app {
 
+void log_config_errors(std::string_view component, const ConfigErrors& errors, const std::string& context) {
+  for (const ConfigError& error : errors.errors) log::error(component, context + "bad config: " + error.to_string());
+}
+
+void log_config_warnings(std::string_view component, const std::vector<ConfigError>& warnings) {
+  for (const ConfigError& warning : warnings) log::warning(component, warning.to_string());
+}
+
 void make_parent_directory(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code ignored;  // open() reports the problem with the path itself

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/control_server.h"
+#include "app/hub_config.h"
 #include "app/privileges.h"
 #include "base/ip_address.h"
 #include "base/result.h"
@@ -20,6 +21,12 @@
 #include "platform/raw_gre_transport.h"
 
 namespace advpnd::app {
+
+// Every error of a bad config, one log line each ("bad config: FILE:LINE: KEY: problem"),
+// prefixed by `context` (e.g. "SIGHUP: keeping the running config: ").
+void log_config_errors(std::string_view component, const ConfigErrors& errors, const std::string& context = "");
+// A good config's warnings, one log line each.
+void log_config_warnings(std::string_view component, const std::vector<ConfigError>& warnings);
 
 // Creates the folder a file (database, control socket) lives in.
 void make_parent_directory(const std::string& path);

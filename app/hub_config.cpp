@@ -5,15 +5,10 @@
 
 namespace advpnd::app {
 
-Result<HubDaemonConfig, ConfigError> load_hub_config(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    // toml++ reports syntax errors by exception; they stop here as values.
-    return fail(ConfigError{path, e.source().begin.line, "", std::string(e.description())});
-  }
-  TomlReader in(path, root);
+Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
+  auto root = parse_toml_file(path);
+  if (!root) return fail(root.error());
+  TomlReader in(path, *root);
   HubDaemonConfig config;
   hub::NhsConfig& nhs = config.nhs;
 
@@ -21,7 +16,10 @@ Result<HubDaemonConfig, ConfigError> load_hub_config(const std::string& path) {
   if (auto v = in.address("hub", "protocol_address")) nhs.protocol = *v;
   in.require("hub", "nbma_address");
   in.require("hub", "protocol_address");
-  if (nhs.nbma.family() == AddressFamily::Ipv6) in.fail_at("hub", "nbma_address", "only IPv4 NBMA is supported yet");
+  // What the daemon can run (raw GRE over IPv4, an IPv4 TUN overlay) is
+  // checked here, so that `advpnd check` refuses what start would.
+  if (nhs.nbma.family() == AddressFamily::Ipv6) in.fail_at("hub", "nbma_address", kOnlyIpv4Nbma);
+  if (nhs.protocol.family() == AddressFamily::Ipv6) in.fail_at("hub", "protocol_address", kOnlyIpv4Overlay);
   if (auto v = in.integer("hub", "gre_key", 0, 0xFFFFFFFF)) config.gre_key = static_cast<std::uint32_t>(*v);
   if (auto v = in.integer("hub", "mtu", 0, 65535)) nhs.mtu = static_cast<std::uint16_t>(*v);
   if (auto v = in.string("hub", "tun_name")) {
@@ -33,6 +31,7 @@ Result<HubDaemonConfig, ConfigError> load_hub_config(const std::string& path) {
   }
   if (auto v = in.string("hub", "database")) config.database = *v;
   if (auto v = in.string("hub", "control_socket")) config.control_socket = *v;
+  config.metrics_listen = in.listen_address("hub", "metrics_listen");
   if (auto v = in.choice("hub", "log_level", {"debug", "info", "warning", "error"})) {
     config.log_level = *v == "debug" ? log::Level::Debug
                        : *v == "warning" ? log::Level::Warning
@@ -76,7 +75,9 @@ Result<HubDaemonConfig, ConfigError> load_hub_config(const std::string& path) {
   if (auto v = in.integer("store", "busy_timeout_ms", 0, 10000)) config.store.busy_timeout = std::chrono::milliseconds(*v);
 
   in.finish({"hub", "registration", "authentication", "redirect", "store"});
-  if (in.error()) return fail(*in.error());
+  if (in.failed()) return fail(in.errors());
+  config.warnings = in.warnings();
+  config.values = in.values();
   return config;
 }
 

@@ -1,10 +1,12 @@
 #include "app/hub_control.h"
 
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include "app/control_output.h"
+#include "app/debug_control.h"
 #include "app/json.h"
 #include "app/text_table.h"
 
@@ -15,11 +17,16 @@ std::string nat_column(const db::Binding& b) {
   return b.post_nat_nbma.empty() || b.post_nat_nbma == b.key.nbma ? "-" : b.post_nat_nbma.to_string();
 }
 
-ControlReply show_registrations(const hub::NextHopServer& nhs, bool json) {
+// All registrations, or those of one protocol address (`only`).
+ControlReply show_registrations(const hub::NextHopServer& nhs, bool json, const std::optional<IpAddress>& only) {
+  std::vector<std::pair<db::BindingKey, db::Binding>> shown;
+  for (const auto& [key, b] : nhs.cache().all()) {
+    if (!only || key.protocol == *only) shown.emplace_back(key, b);
+  }
   if (json) {
     JsonWriter w;
     w.begin_object().key("registrations").begin_array();
-    for (const auto& [key, b] : nhs.cache().all()) {
+    for (const auto& [key, b] : shown) {
       w.begin_object()
           .field("protocol", key.protocol.to_string())
           .field("prefix_len", key.prefix_len)
@@ -31,18 +38,60 @@ ControlReply show_registrations(const hub::NextHopServer& nhs, bool json) {
           .field("unique", b.unique)
           .field("mtu", b.mtu)
           .field("request_id", b.request_id)
+          .field("identity", b.identity)
           .end_object();
     }
-    w.end_array().field("count", nhs.cache().size()).end_object();
+    w.end_array().field("count", shown.size()).end_object();
     return {true, w.take() + "\n"};
   }
   TextTable table({"PROTOCOL", "NBMA", "POST-NAT NBMA", "HOLD", "EXPIRES", "UNIQUE", "MTU"});
-  for (const auto& [key, b] : nhs.cache().all()) {
-    table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(), nat_column(b),
-                   std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at), b.unique ? "yes" : "no",
-                   std::to_string(b.mtu)});
+  for (const auto& [key, b] : shown) {
+    table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(),
+                   nat_column(b), std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at),
+                   b.unique ? "yes" : "no", std::to_string(b.mtu)});
   }
-  return {true, table.render() + std::to_string(nhs.cache().size()) + " registrations\n"};
+  return {true, table.render() + std::to_string(shown.size()) + " registrations\n"};
+}
+
+std::string or_dash(const IpAddress& address) { return address.empty() ? "-" : address.to_string(); }
+
+// The audit trail, newest first; with `only`, the events naming that
+// protocol, NBMA or post-NAT NBMA address.
+ControlReply show_audit(db::RegistrationStore& store, bool json, const std::optional<IpAddress>& only) {
+  db::AuditQuery query;
+  query.newest_first = true;
+  query.limit = only ? kAuditSearched : kAuditShown;
+  auto events = store.audit_events(query);
+  if (!events) return {false, "cannot read the audit table: " + events.error().to_string() + "\n"};
+  std::vector<db::AuditEvent> shown;
+  for (const db::AuditEvent& e : *events) {
+    if (shown.size() == kAuditShown) break;
+    if (!only || e.protocol == *only || e.nbma == *only || e.post_nat_nbma == *only) shown.push_back(e);
+  }
+  if (json) {
+    JsonWriter w;
+    w.begin_object().key("audit").begin_array();
+    for (const db::AuditEvent& e : shown) {
+      w.begin_object()
+          .field("at", e.at)
+          .field("kind", db::to_string(e.kind))
+          .field("protocol", e.protocol.to_string())
+          .field("prefix_len", e.prefix_len)
+          .field("nbma", e.nbma.to_string())
+          .field("post_nat_nbma", e.post_nat_nbma.to_string())
+          .field("reason", e.reason)
+          .end_object();
+    }
+    w.end_array().field("count", shown.size()).end_object();
+    return {true, w.take() + "\n"};
+  }
+  TextTable table({"TIME", "EVENT", "PROTOCOL", "NBMA", "POST-NAT NBMA", "REASON"});
+  for (const db::AuditEvent& e : shown) {
+    const std::string protocol = e.protocol.empty() ? "-" : e.protocol.to_string() + "/" + std::to_string(e.prefix_len);
+    table.add_row({format_unix_time(e.at), std::string(db::to_string(e.kind)), protocol, or_dash(e.nbma),
+                   or_dash(e.post_nat_nbma), e.reason.empty() ? "-" : e.reason});
+  }
+  return {true, table.render() + std::to_string(shown.size()) + " event(s), newest first\n"};
 }
 
 void write_dataplane_stats(JsonWriter& w, const dataplane::HubDataplaneStats& d) {
@@ -50,15 +99,9 @@ void write_dataplane_stats(JsonWriter& w, const dataplane::HubDataplaneStats& d)
       .begin_object()
       .field("hairpinned", d.hairpinned)
       .field("to_device", d.to_device)
-      .field("from_device", d.from_device)
-      .field("dropped", d.drops.total())
-      .key("drops")
-      .begin_object();
-  for (std::size_t i = 0; i < dataplane::kDropReasonCount; ++i) {
-    const auto reason = static_cast<dataplane::DropReason>(i);
-    w.field(dataplane::to_string(reason), d.drops[reason]);
-  }
-  w.end_object().end_object();
+      .field("from_device", d.from_device);
+  write_drop_counts(w, d.drops);
+  w.end_object();
 }
 
 ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport* transport,
@@ -106,22 +149,33 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
 
 }  // namespace
 
-ControlReply hub_control(hub::NextHopServer& nhs, std::string_view command, const NbmaTransport* transport,
-                         const dataplane::HubDataplane* dataplane) {
+ControlReply hub_control(const HubParts& parts, std::string_view command) {
   const ParsedCommand parsed = parse_command(command);
   const std::vector<std::string>& args = parsed.words;
   const bool json = parsed.json;
-  if (args.size() == 2 && args[0] == "show" && args[1] == "registrations") return show_registrations(nhs, json);
-  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(nhs, json, transport, dataplane);
-  if (args.size() == 3 && args[0] == "clear" && args[1] == "registration") {
-    const auto address = IpAddress::parse(args[2]);
+  if (!args.empty() && args[0] == "debug") return debug_control({args.begin() + 1, args.end()}, json);
+  const bool show = args.size() >= 2 && args.size() <= 3 && args[0] == "show";
+  const bool with_address = (show && (args[1] == "registrations" || args[1] == "audit")) ||
+                            (args.size() == 3 && args[0] == "clear" && args[1] == "registration");
+  // The address of "show registrations ADDR", "show audit ADDR", "clear registration ADDR".
+  std::optional<IpAddress> address;
+  if (with_address && args.size() == 3) {
+    address = IpAddress::parse(args[2]);
     if (!address) return {false, "\"" + args[2] + "\" is not an IP address\n"};
-    auto cleared = nhs.clear_registration(*address);
+  }
+  if (show && args[1] == "registrations") return show_registrations(parts.nhs, json, address);
+  if (show && args[1] == "audit") return show_audit(parts.store, json, address);
+  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") {
+    return show_stats(parts.nhs, json, parts.transport, parts.dataplane);
+  }
+  if (with_address && args[0] == "clear") {
+    auto cleared = parts.nhs.clear_registration(*address);
     if (!cleared) return {false, "cannot clear " + args[2] + ": " + cleared.error() + "\n"};
     return {true, "cleared " + std::to_string(*cleared) + " registration(s) of " + args[2] + "\n"};
   }
   return {false, "unknown command \"" + std::string(command) +
-                     "\"; a hub knows: show registrations, show stats, clear registration ADDR\n"};
+                     "\"; a hub knows: show registrations [ADDR], show audit [ADDR], show stats, "
+                     "clear registration ADDR, debug [CATEGORY on|off]\n"};
 }
 
 }  // namespace advpnd::app

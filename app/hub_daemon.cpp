@@ -6,6 +6,7 @@
 #include "app/daemon_parts.h"
 #include "app/hub_config.h"
 #include "app/hub_control.h"
+#include "app/metrics.h"
 #include "app/process_tuning.h"
 #include "base/log.h"
 #include "dataplane/tun_device.h"
@@ -28,10 +29,11 @@ node::HubNodeConfig hub_node_config(const HubDaemonConfig& config) {
 int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) {
   auto config = load_hub_config(config_path);
   if (!config) {
-    log::error(kLog, "bad config: " + config.error().to_string());
+    log_config_errors(kLog, config.error());
     return 2;
   }
   log::set_level(config->log_level);
+  log_config_warnings(kLog, config->warnings);
   tune_allocator();
 
   auto loop = platform::EventLoop::create();
@@ -84,14 +86,14 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
   auto signals = watch_daemon_signals(**loop, stop, [&] {
     auto reloaded = load_hub_config(config_path);
     if (!reloaded) {
-      log::error(kLog, "SIGHUP: keeping the running config: " + reloaded.error().to_string());
+      log_config_errors(kLog, reloaded.error(), "SIGHUP: keeping the running config: ");
       return;
     }
-    if (reloaded->nhs.nbma != config->nhs.nbma || reloaded->nhs.protocol != config->nhs.protocol ||
-        reloaded->gre_key != config->gre_key || reloaded->database != config->database ||
-        reloaded->control_socket != config->control_socket) {
-      log::warning(kLog, "SIGHUP: addresses, GRE key, database and control socket change only on restart");
+    if (const auto keys = needing_restart(changed_keys(config->values, reloaded->values), kHubReloadable);
+        !keys.empty()) {
+      log::warning(kLog, restart_warning(keys));
     }
+    log_config_warnings(kLog, reloaded->warnings);
     log::set_level(reloaded->log_level);
     hub.reload(hub_node_config(*reloaded));
     log::info(kLog, "SIGHUP: configuration reloaded from " + config_path);
@@ -101,14 +103,22 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
     return 1;
   }
 
-  auto control = open_control(
-      **loop, config->control_socket,
-      [&hub, counters = transport->get()](std::string_view command) {
-        return hub_control(hub.nhs(), command, counters, hub.dataplane());
-      });
+  const HubParts parts{hub.nhs(), **store, transport->get(), hub.dataplane()};
+  auto control = open_control(**loop, config->control_socket,
+                              [parts](std::string_view command) { return hub_control(parts, command); });
   if (!control) {
     log::error(kLog, control.error());
     return 1;
+  }
+  std::unique_ptr<platform::HttpServer> metrics;
+  if (config->metrics_listen) {
+    auto opened = open_metrics(**loop, *config->metrics_listen, [parts] { return hub_metrics(parts); });
+    if (!opened) {
+      log::error(kLog, opened.error());
+      return 1;
+    }
+    metrics = std::move(opened).value();
+    log::info(kLog, "metrics on http://" + config->metrics_listen->to_string() + "/metrics");
   }
 
   return run_until_stopped(

@@ -10,15 +10,6 @@
 namespace advpnd::app {
 namespace {
 
-Result<toml::table, ConfigError> parse(const std::string& path) {
-  try {
-    return toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    // toml++ reports syntax errors by exception; they stop here as values.
-    return fail(ConfigError{path, e.source().begin.line, "", std::string(e.description())});
-  }
-}
-
 std::optional<std::string> read_pem(TomlReader& in, std::string_view table, std::string_view key) {
   auto path = in.string(table, key);
   if (!path) return std::nullopt;
@@ -65,22 +56,57 @@ log::Level parse_level(const std::string& text) {
                            : log::Level::Info;
 }
 
+// Each [[nhs]]: an IPv4 NBMA address (raw GRE), no server twice, and not
+// this spoke itself (it would register with itself and never get an answer).
+void check_server(TomlReader& in, const std::string& table, const spoke::NhcConfig& nhc, const spoke::NhsEntry& entry) {
+  if (entry.nbma.family() == AddressFamily::Ipv6) in.fail_at(table, "nbma_address", kOnlyIpv4Nbma);
+  if (entry.protocol.family() == AddressFamily::Ipv6) in.fail_at(table, "protocol_address", kOnlyIpv4Overlay);
+  if (!entry.nbma.empty() && entry.nbma == nhc.nbma) {
+    in.fail_at(table, "nbma_address", entry.nbma.to_string() + " is this spoke's own spoke.nbma_address");
+  }
+  if (!entry.protocol.empty() && entry.protocol == nhc.protocol) {
+    in.fail_at(table, "protocol_address", entry.protocol.to_string() + " is this spoke's own spoke.protocol_address");
+  }
+  for (std::size_t i = 0; i < nhc.servers.size(); ++i) {
+    const spoke::NhsEntry& earlier = nhc.servers[i];
+    const std::string other = "nhs[" + std::to_string(i) + "]";
+    if (!entry.nbma.empty() && entry.nbma == earlier.nbma) {
+      in.fail_at(table, "nbma_address", entry.nbma.to_string() + " is already " + other);
+    }
+    if (!entry.protocol.empty() && entry.protocol == earlier.protocol) {
+      in.fail_at(table, "protocol_address", entry.protocol.to_string() + " is already " + other);
+    }
+  }
+}
+
 void read_servers(TomlReader& in, spoke::NhcConfig& nhc) {
-  const std::size_t count = in.array_size("nhs");
-  for (std::size_t i = 0; i < count; ++i) {
+  const std::optional<std::size_t> count = in.array_size("nhs");
+  if (count == std::size_t{0}) in.fail_at("nhs", "nbma_address", "at least one [[nhs]] section is required");
+  for (std::size_t i = 0; i < count.value_or(0); ++i) {
     const std::string table = "nhs[" + std::to_string(i) + "]";
     spoke::NhsEntry entry;
     in.require(table, "nbma_address");
     if (auto v = in.address(table, "nbma_address")) entry.nbma = *v;
     if (auto v = in.address(table, "protocol_address")) entry.protocol = *v;
     if (auto v = in.integer(table, "priority", 0, 255)) entry.priority = static_cast<std::uint8_t>(*v);
+    check_server(in, table, nhc, entry);
     nhc.servers.push_back(entry);
+  }
+}
+
+void read_local_prefixes(TomlReader& in, spoke::NhcConfig& nhc) {
+  // The overlay is IPv4 only (yet): the TUN device and the dataplane.
+  for (const ConfigPrefix& prefix : in.prefixes("spoke", "local_prefixes", AddressFamily::Ipv4)) {
+    nhc.local_prefixes.push_back({prefix.address, prefix.length});
   }
 }
 
 void read_ipsec(TomlReader& in, SpokeDaemonConfig& config) {
   if (auto v = in.choice("ipsec", "provider", {"strongswan", "none"})) {
     config.provider = *v == "none" ? ProviderKind::None : ProviderKind::Strongswan;
+    if (config.provider == ProviderKind::None) {
+      in.warn_at("ipsec", "provider", "\"none\" sends NHRP and overlay traffic in clear GRE: for labs only");
+    }
   }
   vici::StrongswanConfig& sw = config.strongswan;
   if (auto v = in.string("ipsec", "vici_socket")) sw.socket_path = *v;
@@ -117,8 +143,8 @@ void read_ipsec(TomlReader& in, SpokeDaemonConfig& config) {
 
 }  // namespace
 
-Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path) {
-  auto root = parse(path);
+Result<SpokeDaemonConfig, ConfigErrors> load_spoke_config(const std::string& path) {
+  auto root = parse_toml_file(path);
   if (!root) return fail(root.error());
   TomlReader in(path, *root);
   SpokeDaemonConfig config;
@@ -128,7 +154,10 @@ Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path
   if (auto v = in.address("spoke", "protocol_address")) nhc.protocol = *v;
   in.require("spoke", "nbma_address");
   in.require("spoke", "protocol_address");
-  if (nhc.nbma.family() == AddressFamily::Ipv6) in.fail_at("spoke", "nbma_address", "only IPv4 NBMA is supported yet");
+  // What the daemon can run (raw GRE over IPv4, an IPv4 TUN overlay) is
+  // checked here, so that `advpnd check` refuses what start would.
+  if (nhc.nbma.family() == AddressFamily::Ipv6) in.fail_at("spoke", "nbma_address", kOnlyIpv4Nbma);
+  if (nhc.protocol.family() == AddressFamily::Ipv6) in.fail_at("spoke", "protocol_address", kOnlyIpv4Overlay);
   if (auto v = in.integer("spoke", "overlay_prefix_length", 1, 32)) {
     config.overlay_prefix_length = static_cast<std::uint8_t>(*v);
   }
@@ -142,6 +171,7 @@ Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path
     nhc.mtu = config.tunnel_mtu;
   }
   if (auto v = in.string("spoke", "control_socket")) config.control_socket = *v;
+  config.metrics_listen = in.listen_address("spoke", "metrics_listen");
   if (auto v = in.choice("spoke", "log_level", {"debug", "info", "warning", "error"})) config.log_level = parse_level(*v);
   if (auto v = in.choice("spoke", "dialect", {"cisco", "frr"})) {
     nhc.dialect = *v == "frr" ? nhrp::Dialect::Frr : nhrp::Dialect::Cisco;
@@ -151,22 +181,10 @@ Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path
     nhc.registration_timeout = std::chrono::seconds(*v);
   }
   if (auto v = in.boolean("spoke", "unique")) nhc.unique = *v;
-  if (auto list = in.strings("spoke", "local_prefixes")) {
-    for (const std::string& text : *list) {
-      const auto slash = text.find('/');
-      const auto address = IpAddress::parse(text.substr(0, slash));
-      const int length = slash == std::string::npos ? -1 : std::atoi(text.c_str() + slash + 1);
-      if (!address || length < 0 || length > static_cast<int>(address->bit_width())) {
-        in.fail_at("spoke", "local_prefixes", "\"" + text + "\" is not a prefix like 192.168.2.0/24");
-        break;
-      }
-      nhc.local_prefixes.push_back({*address, static_cast<std::uint8_t>(length)});
-    }
-  }
+  read_local_prefixes(in, nhc);
   if (auto v = in.boolean("spoke", "register_local_prefixes")) nhc.register_local_prefixes = *v;
 
   read_servers(in, nhc);
-  if (nhc.servers.empty() && !in.error()) in.fail_at("nhs", "nbma_address", "at least one [[nhs]] section is required");
 
   if (auto v = in.string("authentication", "password")) {
     if (v->empty() || v->size() > nhrp::kCiscoAuthMaxPassword) {
@@ -185,18 +203,21 @@ Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path
   config.strongswan.local_nbma = nhc.nbma;
 
   in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec"});
-  if (in.error()) return fail(*in.error());
+  if (in.failed()) return fail(in.errors());
+  config.warnings = in.warnings();
+  config.values = in.values();
   return config;
 }
 
-Result<ConfigRole, ConfigError> config_role(const std::string& path) {
-  auto root = parse(path);
+Result<ConfigRole, ConfigErrors> config_role(const std::string& path) {
+  auto root = parse_toml_file(path);
   if (!root) return fail(root.error());
   const bool hub = root->contains("hub");
   const bool spoke = root->contains("spoke");
   if (hub == spoke) {
-    return fail(ConfigError{path, 0, "", hub ? "has both [hub] and [spoke]: one role per file"
-                                             : "has neither a [hub] nor a [spoke] section"});
+    return fail(ConfigErrors{{ConfigError{
+        path, 0, "",
+        hub ? "has both [hub] and [spoke]: one role per file" : "has neither a [hub] nor a [spoke] section"}}});
   }
   return hub ? ConfigRole::Hub : ConfigRole::Spoke;
 }

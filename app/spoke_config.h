@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/spoke_agent.h"
 #include "app/hub_config.h"
@@ -23,16 +24,24 @@ struct SpokeDaemonConfig {
   std::string tun_name = "advpnd0";
   std::uint8_t overlay_prefix_length = 24;  // the tunnel subnet, e.g. 10.0.0.0/24
   std::uint16_t tunnel_mtu = 1400;
-  std::string control_socket = "/run/advpnd/spoke.sock";
+  std::string control_socket = kDefaultSpokeSocket;
   log::Level log_level = log::Level::Info;
   ProviderKind provider = ProviderKind::Strongswan;
   vici::StrongswanConfig strongswan;
+  std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent
+  std::vector<ConfigError> warnings;            // logged at start, printed by `advpnd check`
+  ConfigValues values;                          // every key as written: what SIGHUP compares
 };
 
-[[nodiscard]] Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path);
+// SIGHUP: what the spoke applies without a restart; any other changed key
+// is named in a warning (app/config_reload.h).
+// ([[nhs]] sections: added ones are; a removed or changed one is named.)
+inline constexpr std::string_view kSpokeReloadable[] = {"spoke.log_level", "shortcuts.", "authentication.", "nhs["};
+
+[[nodiscard]] Result<SpokeDaemonConfig, ConfigErrors> load_spoke_config(const std::string& path);
 
 // Which role a config file is for: it has a [hub] or a [spoke] section.
 enum class ConfigRole : std::uint8_t { Hub, Spoke };
-[[nodiscard]] Result<ConfigRole, ConfigError> config_role(const std::string& path);
+[[nodiscard]] Result<ConfigRole, ConfigErrors> config_role(const std::string& path);
 
 }  // namespace advpnd::app

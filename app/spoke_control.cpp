@@ -1,10 +1,12 @@
 #include "app/spoke_control.h"
 
 #include <chrono>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include "app/control_output.h"
+#include "app/debug_control.h"
 #include "app/json.h"
 #include "app/text_table.h"
 
@@ -135,16 +137,45 @@ ControlReply show_tunnels(const agent::SpokeAgent& agent, bool json) {
   TextTable table({"PEER NBMA", "STATE", "NHS", "SHORTCUTS", "REPLIES", "FAILED", "LAST ERROR"});
   for (const shortcut::TunnelStatus& s : list) {
     table.add_row({s.peer.to_string(), std::string(shortcut::to_string(s.state)),
-                   std::to_string(lease_count(s, LeaseHolder::Nhs)), std::to_string(lease_count(s, LeaseHolder::Shortcut)),
+                   std::to_string(lease_count(s, LeaseHolder::Nhs)),
+                   std::to_string(lease_count(s, LeaseHolder::Shortcut)),
                    std::to_string(lease_count(s, LeaseHolder::Reply)), std::to_string(s.failed_attempts),
                    s.last_error.empty() ? "-" : s.last_error});
   }
   return {true, table.render() + std::to_string(list.size()) + " tunnel(s)\n"};
 }
 
-ControlReply show_stats(const agent::SpokeAgent& agent, bool json) {
-  const spoke::NhcStats& s = agent.nhc().stats();
-  const shortcut::ShortcutStats& sc = agent.shortcuts().stats();
+void write_dataplane_stats(JsonWriter& w, const dataplane::SpokeDataplaneStats& d) {
+  w.key("dataplane")
+      .begin_object()
+      .field("to_peers", d.packets_to_peers)
+      .field("to_hub", d.packets_to_hub)
+      .field("from_nbma", d.packets_from_nbma)
+      .field("fragmented", d.fragmented)
+      .field("icmp_sent", d.icmp_sent)
+      .field("icmp_rate_limited", d.icmp_rate_limited);
+  write_drop_counts(w, d.drops);
+  w.end_object();
+}
+
+std::string dataplane_stats_line(const dataplane::SpokeDataplaneStats& d) {
+  std::string out = "dataplane: " + std::to_string(d.packets_to_peers) + " to peers, " +
+                    std::to_string(d.packets_to_hub) + " to the hub, " + std::to_string(d.packets_from_nbma) +
+                    " from NBMA, " + std::to_string(d.drops.total()) + " dropped";
+  std::string reasons;
+  for (std::size_t i = 0; i < dataplane::kDropReasonCount; ++i) {
+    const auto reason = static_cast<dataplane::DropReason>(i);
+    if (d.drops[reason] != 0) {
+      reasons += (reasons.empty() ? "" : ", ") + std::string(dataplane::to_string(reason)) + " " +
+                 std::to_string(d.drops[reason]);
+    }
+  }
+  return out + (reasons.empty() ? "" : " (" + reasons + ")") + "\n";
+}
+
+ControlReply show_stats(const SpokeParts& parts, bool json) {
+  const spoke::NhcStats& s = parts.agent.nhc().stats();
+  const shortcut::ShortcutStats& sc = parts.agent.shortcuts().stats();
   if (json) {
     JsonWriter w;
     w.begin_object();
@@ -157,29 +188,65 @@ ControlReply show_stats(const agent::SpokeAgent& agent, bool json) {
         .field("failed", sc.failed)
         .field("closed_idle", sc.closed_idle)
         .field("refreshed", sc.refreshed)
-        .end_object()
         .end_object();
+    if (parts.transport != nullptr) write_transport_stats(w, parts.transport->stats());
+    if (parts.dataplane != nullptr) write_dataplane_stats(w, parts.dataplane->stats());
+    w.end_object();
     return {true, w.take() + "\n"};
   }
   std::string out = packet_count_tables(s.received, s.sent, s.errors);
   out += "\nshortcuts: " + std::to_string(sc.established) + " established, " + std::to_string(sc.failed) + " failed, " +
          std::to_string(sc.closed_idle) + " closed idle, " + std::to_string(sc.refreshed) + " refreshed; indications " +
          std::to_string(sc.indications) + " (" + std::to_string(sc.indications_ignored) + " ignored)\n";
+  if (parts.transport != nullptr) out += transport_stats_line(parts.transport->stats());
+  if (parts.dataplane != nullptr) out += dataplane_stats_line(parts.dataplane->stats());
   return {true, out};
+}
+
+// Shortcuts that carry (or are about to carry) traffic: what `clear` closes.
+bool closable(shortcut::ShortcutState state) {
+  return state == shortcut::ShortcutState::Connecting || state == shortcut::ShortcutState::Active ||
+         state == shortcut::ShortcutState::Refreshing;
+}
+
+// Every shortcut (close_all), or those to `peer` (the same path as a Purge
+// Request naming it: on_purge). Either way the route goes back to the hub
+// before the tunnel is terminated (shortcut_manager.h).
+ControlReply clear_shortcuts(agent::SpokeAgent& agent, const std::optional<IpAddress>& peer) {
+  std::size_t closing = 0;
+  for (const shortcut::ShortcutInfo& s : agent.shortcuts().list()) {
+    if (closable(s.state) && (!peer || s.prefix.contains(*peer) || s.peer_protocol == *peer)) ++closing;
+  }
+  if (peer) {
+    agent.shortcuts().on_purge(*peer);
+  } else {
+    agent.shortcuts().close_all("cleared by advpnctl");
+  }
+  return {true, "closing " + std::to_string(closing) + " shortcut(s)" + (peer ? " to " + peer->to_string() : "") +
+                    ": traffic back through the hub\n"};
 }
 
 }  // namespace
 
-ControlReply spoke_control(agent::SpokeAgent& agent, std::string_view command) {
+ControlReply spoke_control(const SpokeParts& parts, std::string_view command) {
   const ParsedCommand parsed = parse_command(command);
   const std::vector<std::string>& args = parsed.words;
   const bool json = parsed.json;
+  agent::SpokeAgent& agent = parts.agent;
+  if (!args.empty() && args[0] == "debug") return debug_control({args.begin() + 1, args.end()}, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "nhs") return show_nhs(agent, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "shortcuts") return show_shortcuts(agent, json);
-  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(agent, json);
+  if (args.size() == 2 && args[0] == "show" && args[1] == "stats") return show_stats(parts, json);
   if (args.size() == 2 && args[0] == "show" && args[1] == "tunnels") return show_tunnels(agent, json);
+  if ((args.size() == 2 || args.size() == 3) && args[0] == "clear" && args[1] == "shortcut") {
+    if (args.size() == 2) return clear_shortcuts(agent, std::nullopt);
+    const auto peer = IpAddress::parse(args[2]);
+    if (!peer) return {false, "\"" + args[2] + "\" is not an IP address\n"};
+    return clear_shortcuts(agent, peer);
+  }
   return {false, "unknown command \"" + std::string(command) +
-                     "\"; a spoke knows: show nhs, show shortcuts, show tunnels, show stats\n"};
+                     "\"; a spoke knows: show nhs, show shortcuts, show tunnels, show stats, clear shortcut [PEER], "
+                     "debug [CATEGORY on|off]\n"};
 }
 
 }  // namespace advpnd::app

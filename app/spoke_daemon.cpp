@@ -4,9 +4,11 @@
 
 #include "app/control_server.h"
 #include "app/daemon_parts.h"
+#include "app/metrics.h"
 #include "app/process_tuning.h"
 #include "app/spoke_config.h"
 #include "app/spoke_control.h"
+#include "app/spoke_reload.h"
 #include "base/log.h"
 #include "dataplane/tun_device.h"
 #include "node/spoke_node.h"
@@ -30,10 +32,11 @@ std::unique_ptr<shortcut::IpsecProvider> make_provider(platform::EventLoop& loop
 int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges) {
   auto config = load_spoke_config(config_path);
   if (!config) {
-    log::error(kLog, "bad config: " + config.error().to_string());
+    log_config_errors(kLog, config.error());
     return 2;
   }
   log::set_level(config->log_level);
+  log_config_warnings(kLog, config->warnings);
   tune_allocator();
   const spoke::NhcConfig& nhc = config->agent.nhc;
 
@@ -77,22 +80,38 @@ int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges
   auto signals = watch_daemon_signals(**loop, stop, [&] {
     auto reloaded = load_spoke_config(config_path);
     if (!reloaded) {
-      log::error(kLog, "SIGHUP: keeping the running config: " + reloaded.error().to_string());
+      log_config_errors(kLog, reloaded.error(), "SIGHUP: keeping the running config: ");
       return;
     }
+    const ReloadOutcome outcome = reload_spoke(spoke.agent(), *config, *reloaded);
+    if (!outcome.needing_restart.empty()) log::warning(kLog, restart_warning(outcome.needing_restart));
+    log_config_warnings(kLog, reloaded->warnings);
     log::set_level(reloaded->log_level);
-    log::info(kLog, "SIGHUP: log level reloaded; other settings change on restart");
+    std::string applied;
+    for (const std::string& what : outcome.applied) applied += ", " + what;
+    log::info(kLog, "SIGHUP: configuration reloaded from " + config_path + applied);
   });
   if (!signals) {
     log::error(kLog, "cannot watch signals: " + signals.error());
     return 1;
   }
 
+  const SpokeParts parts{spoke.agent(), transport->get(), spoke.dataplane()};
   auto control = open_control(**loop, config->control_socket,
-                              [&spoke](std::string_view command) { return spoke_control(spoke.agent(), command); });
+                              [parts](std::string_view command) { return spoke_control(parts, command); });
   if (!control) {
     log::error(kLog, control.error());
     return 1;
+  }
+  std::unique_ptr<platform::HttpServer> metrics;
+  if (config->metrics_listen) {
+    auto opened = open_metrics(**loop, *config->metrics_listen, [parts] { return spoke_metrics(parts); });
+    if (!opened) {
+      log::error(kLog, opened.error());
+      return 1;
+    }
+    metrics = std::move(opened).value();
+    log::info(kLog, "metrics on http://" + config->metrics_listen->to_string() + "/metrics");
   }
 
   return run_until_stopped(**loop, kLog,

@@ -2,8 +2,10 @@
 // (libevent loop, raw GRE socket, TUN overlay device, user-space dataplane,
 // strongSwan over VICI or the clear-text `none` provider, control socket,
 // signals) around the spoke agent. SIGTERM/SIGINT: shortcuts go back to the
-// hub, tunnels down, registrations purged, then exit. SIGHUP: the log level
-// is reloaded; everything else needs a restart (said in the log).
+// hub, tunnels down, registrations purged, then exit. SIGHUP: new NHSs, the
+// authentication password, shortcut timers and the log level are applied
+// without dropping working shortcuts; other changed keys are named in a
+// warning (app/spoke_reload.h).
 #pragma once
 
 #include <string>

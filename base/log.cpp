@@ -60,7 +60,7 @@ bool enabled(Level at) { return static_cast<int>(at) >= static_cast<int>(g_level
 void set_sink(Sink sink) { g_sink = std::move(sink); }
 
 void write(Level at, std::string_view component, std::string_view text) {
-  if (!enabled(at)) return;
+  if (!enabled(at, component)) return;
   if (g_sink) {
     g_sink(at, component, text);
     return;

@@ -105,6 +105,7 @@ class EventLoop final : public Clock, public TimerFactory {
 
  private:
   explicit EventLoop(std::shared_ptr<event_base> base);
+  friend class HttpServer;  // evhttp runs on this base (platform/http_server.h)
 
   std::shared_ptr<event_base> base_;
 };

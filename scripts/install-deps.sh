@@ -12,6 +12,8 @@ packages=(
   libtomlplusplus-dev libbenchmark-dev
   # test tools: Wireshark's dissector as a second opinion, namespaces, captures
   tshark tcpdump iproute2 iputils-ping nftables procps psmisc python3 iperf3
+  # promtool (Prometheus' linter) checks the metrics endpoint's text format
+  prometheus
   # IPsec: stock strongSwan with kernel-libipsec (see docs and deploy/lab)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   # real-kernel guests for the interop lab
@@ -45,4 +47,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # charon must not be started by package scripts on a build machine; the tests start their own.
 systemctl disable --now strongswan-starter.service >/dev/null 2>&1 || true
+# Only promtool is needed from the prometheus package, not a running server.
+systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 echo "install-deps: done"

@@ -16,25 +16,50 @@ Duration refresh_point(std::uint16_t holding_time) { return std::chrono::seconds
 bool legal(ShortcutState from, ShortcutState to) {
   using S = ShortcutState;
   switch (from) {
-    case S::Resolving: return to == S::Connecting || to == S::Failed;
-    case S::Connecting: return to == S::Active || to == S::Failed || to == S::Closing;
-    case S::Active: return to == S::Refreshing || to == S::Closing;
-    case S::Refreshing: return to == S::Active || to == S::Closing;
+    case S::Resolving:
+      return to == S::Connecting || to == S::Failed;
+    case S::Connecting:
+      return to == S::Active || to == S::Failed || to == S::Closing;
+    case S::Active:
+      return to == S::Refreshing || to == S::Closing;
+    case S::Refreshing:
+      return to == S::Active || to == S::Closing;
     case S::Closing:
-    case S::Failed: return false;  // both end in removal
+    case S::Failed:
+      return false;  // both end in removal
   }
   return false;
 }
 }  // namespace
 
+std::string_view to_string(FailureCause cause) {
+  switch (cause) {
+    case FailureCause::Resolution:
+      return "resolution";
+    case FailureCause::TunnelFailed:
+      return "tunnel-failed";
+    case FailureCause::TunnelDown:
+      return "tunnel-down";
+    case FailureCause::ConnectTimeout:
+      return "connect-timeout";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(ShortcutState state) {
   switch (state) {
-    case ShortcutState::Resolving: return "resolving";
-    case ShortcutState::Connecting: return "connecting";
-    case ShortcutState::Active: return "active";
-    case ShortcutState::Refreshing: return "refreshing";
-    case ShortcutState::Closing: return "closing";
-    case ShortcutState::Failed: return "failed";
+    case ShortcutState::Resolving:
+      return "resolving";
+    case ShortcutState::Connecting:
+      return "connecting";
+    case ShortcutState::Active:
+      return "active";
+    case ShortcutState::Refreshing:
+      return "refreshing";
+    case ShortcutState::Closing:
+      return "closing";
+    case ShortcutState::Failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -50,9 +75,9 @@ struct ShortcutManager::Entry {
   MonotonicTime created{};
   MonotonicTime last_used{};
   MonotonicTime expires{};
-  PeerCounters seen;          // counters at the last idle check
+  PeerCounters seen;  // counters at the last idle check
   bool used_since_refresh = false;
-  TunnelLease lease;          // from Connecting on
+  TunnelLease lease;  // from Connecting on
   bool routed_via_peer = false;
   bool refresh_checked = false;  // Active: the 2/3 point passed unused, waiting for expiry
   std::unique_ptr<Timer> timer;
@@ -108,14 +133,14 @@ void ShortcutManager::on_resolved(const Prefix& key, const Resolution& result) {
       ++stats_.refreshed;
       transition(entry, ShortcutState::Active, "refreshed for " + std::to_string(result.holding_time) + " s");
     } else {
-      transition(entry, ShortcutState::Closing, result.ok ? "peer moved to " + result.peer_nbma.to_string()
-                                                          : "refresh failed: " + result.error);
+      transition(entry, ShortcutState::Closing,
+                 result.ok ? "peer moved to " + result.peer_nbma.to_string() : "refresh failed: " + result.error);
     }
     return;
   }
   if (entry.state != ShortcutState::Resolving) return;
   if (!result.ok) {
-    transition(entry, ShortcutState::Failed, "resolution failed: " + result.error);
+    transition_to_failed(entry, FailureCause::Resolution, "resolution failed: " + result.error);
     return;
   }
   // The answer may cover more than the target (a spoke's LAN prefix): the
@@ -148,8 +173,8 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
     return;
   }
   log::info(kLog, entry.key.to_string() + (entry.peer_nbma.empty() ? "" : " via " + entry.peer_nbma.to_string()) +
-                      ": " + std::string(to_string(entry.state)) + " -> " + std::string(to_string(to)) + " (" +
-                      reason + ")");
+                      ": " + std::string(to_string(entry.state)) + " -> " + std::string(to_string(to)) + " (" + reason +
+                      ")");
   const ShortcutState from = entry.state;
   entry.state = to;
   ++stats_.transitions;
@@ -158,10 +183,9 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
     case ShortcutState::Resolving:
       break;
     case ShortcutState::Connecting:
-      entry.lease = tunnels_.lease(entry.peer_nbma, LeaseHolder::Shortcut,
-                                   [this, key = entry.key](TunnelState state, const std::string& why) {
-                                     on_tunnel(key, state, why);
-                                   });
+      entry.lease = tunnels_.lease(
+          entry.peer_nbma, LeaseHolder::Shortcut,
+          [this, key = entry.key](TunnelState state, const std::string& why) { on_tunnel(key, state, why); });
       if (tunnels_.up(entry.peer_nbma)) {
         transition(entry, ShortcutState::Active, "tunnel to the peer already up");
         return;
@@ -176,6 +200,7 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
         entry.last_used = now;
         entry.seen = dataplane_.counters(entry.peer_nbma).value_or(PeerCounters{});
         ++stats_.established;
+        stats_.setup_time.add(now - entry.created);
         failures_.erase(Prefix::host(entry.target));
       }
       entry.used_since_refresh = false;
@@ -213,6 +238,15 @@ void ShortcutManager::enter_closing(Entry& entry) {
   erase(entry.key);  // its lease goes with it
 }
 
+void ShortcutManager::transition_to_failed(Entry& entry, FailureCause cause, const std::string& reason) {
+  if (!legal(entry.state, ShortcutState::Failed)) {
+    transition(entry, ShortcutState::Failed, reason);  // refused and logged there
+    return;
+  }
+  ++stats_.failures[static_cast<std::size_t>(cause)];
+  transition(entry, ShortcutState::Failed, reason);
+}
+
 void ShortcutManager::on_timer(const Prefix& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
@@ -221,8 +255,8 @@ void ShortcutManager::on_timer(const Prefix& key) {
     case ShortcutState::Resolving:
       break;  // the resolver always answers (with a timeout of its own)
     case ShortcutState::Connecting:
-      transition(entry, ShortcutState::Failed, "tunnel not up within " +
-                                                   std::to_string(config_.connect_timeout.count()) + " s");
+      transition_to_failed(entry, FailureCause::ConnectTimeout,
+                           "tunnel not up within " + std::to_string(config_.connect_timeout.count()) + " s");
       break;
     case ShortcutState::Active:
       if (!entry.refresh_checked && entry.used_since_refresh) {
@@ -261,8 +295,7 @@ void ShortcutManager::check_idle() {
     auto it = entries_.find(key);
     if (it == entries_.end()) continue;
     ++stats_.closed_idle;
-    transition(*it->second, ShortcutState::Closing,
-               "idle for " + std::to_string(config_.idle_timeout.count()) + " s");
+    transition(*it->second, ShortcutState::Closing, "idle for " + std::to_string(config_.idle_timeout.count()) + " s");
   }
 }
 
@@ -279,9 +312,10 @@ void ShortcutManager::on_tunnel(const Prefix& key, TunnelState state, const std:
     case TunnelState::Failed:
     case TunnelState::Down:
       if (entry.state == ShortcutState::Connecting) {
-        transition(entry, ShortcutState::Failed,
-                   "tunnel " + std::string(state == TunnelState::Failed ? "failed" : "down") +
-                       (reason.empty() ? "" : ": " + reason));
+        transition_to_failed(entry,
+                             state == TunnelState::Failed ? FailureCause::TunnelFailed : FailureCause::TunnelDown,
+                             "tunnel " + std::string(state == TunnelState::Failed ? "failed" : "down") +
+                                 (reason.empty() ? "" : ": " + reason));
       } else if (entry.state == ShortcutState::Active || entry.state == ShortcutState::Refreshing) {
         transition(entry, ShortcutState::Closing, "tunnel went down" + (reason.empty() ? "" : ": " + reason));
       }
@@ -305,6 +339,11 @@ void ShortcutManager::on_purge(const IpAddress& address) {
       erase(key);
     }
   }
+}
+
+void ShortcutManager::reconfigure(const ShortcutConfig& config) {
+  config_ = config;
+  start_rate_.set_rate(config_.indication_rate);
 }
 
 void ShortcutManager::close_all(const std::string& reason) {

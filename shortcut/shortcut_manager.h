@@ -29,6 +29,7 @@
 // (bounded attempts) fails the entry like a connect timeout.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -38,6 +39,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/duration_histogram.h"
 #include "base/token_bucket.h"
 #include "shortcut/dataplane.h"
 #include "shortcut/resolver.h"
@@ -70,6 +72,11 @@ struct ShortcutInfo {
   std::uint64_t bytes_out = 0;
 };
 
+// Why a shortcut went to Failed (metrics: failures by reason).
+enum class FailureCause : std::uint8_t { Resolution, TunnelFailed, TunnelDown, ConnectTimeout };
+inline constexpr std::size_t kFailureCauseCount = 4;
+[[nodiscard]] std::string_view to_string(FailureCause cause);
+
 struct ShortcutStats {
   std::uint64_t indications = 0;
   std::uint64_t indications_ignored = 0;   // covered already, backing off, or rate limited
@@ -78,6 +85,8 @@ struct ShortcutStats {
   std::uint64_t failed = 0;
   std::uint64_t closed_idle = 0;
   std::uint64_t refreshed = 0;
+  std::array<std::uint64_t, kFailureCauseCount> failures{};  // by FailureCause; they add up to `failed`
+  DurationHistogram setup_time;  // Traffic Indication -> Active (the direct path carries traffic)
 };
 
 class ShortcutManager {
@@ -92,6 +101,9 @@ class ShortcutManager {
   void on_traffic_indication(const IpAddress& destination);
   // A Purge Request (from the hub or the peer) named `address`: shortcuts covering it close.
   void on_purge(const IpAddress& address);
+  // SIGHUP: new timers and limits. Shortcuts keep their state; each new
+  // value applies from its next use (the idle check, the next connect).
+  void reconfigure(const ShortcutConfig& config);
   // Clean shutdown: every shortcut goes back to the hub, every tunnel is terminated.
   void close_all(const std::string& reason);
 
@@ -109,6 +121,8 @@ class ShortcutManager {
   // The one transition function: refuses illegal moves, logs "old -> new
   // (reason)", counts, and runs the entry's actions for the new state.
   void transition(Entry& entry, ShortcutState to, const std::string& reason);
+  // transition() to Failed, counted by cause.
+  void transition_to_failed(Entry& entry, FailureCause cause, const std::string& reason);
   void enter_closing(Entry& entry);
   void erase(const Prefix& key);
   [[nodiscard]] Entry* covering(const IpAddress& address);

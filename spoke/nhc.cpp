@@ -91,6 +91,24 @@ Status<std::string> Nhc::start() {
   return {};
 }
 
+Status<std::string> Nhc::add_server(const NhsEntry& entry) {
+  const IpAddress nbma = config_.nbma.empty() ? transport_.local_address() : config_.nbma;
+  if (entry.nbma.family() != nbma.family()) {
+    return fail("NHS " + entry.nbma.to_string() + " is not of the NBMA family of " + nbma.to_string());
+  }
+  if (servers_.is_nhs(entry.nbma)) return fail("NHS " + entry.nbma.to_string() + " is configured already");
+  config_.servers.push_back(entry);
+  servers_.add(entry);
+  return {};
+}
+
+void Nhc::set_auth_password(const std::optional<std::string>& password) {
+  config_.auth_password = password;
+  servers_.set_auth_password(password);
+  resolution_.set_auth_password(password);
+  responder_.set_auth_password(password);
+}
+
 void Nhc::shutdown(std::function<void()> done) {
   if (started_) responder_.purge_answered(ids_);  // the peers first: their tunnels may go with the NHSs'
   servers_.stop(std::move(done));

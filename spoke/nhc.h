@@ -107,6 +107,11 @@ class Nhc {
   // The transport callback (public for tests that drive the NHC directly).
   void on_frame(const NbmaFrame& frame);
 
+  // SIGHUP: one more NHS (refused when of another family), and a new
+  // Cisco password (checked on what arrives, sent with what leaves).
+  [[nodiscard]] Status<std::string> add_server(const NhsEntry& entry);
+  void set_auth_password(const std::optional<std::string>& password);
+
   [[nodiscard]] NhsSet& servers() { return servers_; }
   [[nodiscard]] const NhsSet& servers() const { return servers_; }
   [[nodiscard]] ResolutionClient& resolution() { return resolution_; }

@@ -11,21 +11,26 @@ constexpr std::string_view kLog = "nhc";
 
 NhsSet::NhsSet(RegistrationConfig config, std::vector<NhsEntry> servers, PacketSender& sender, RequestIds& ids,
                const Clock& clock, TimerFactory& timers)
-    : config_(std::move(config)) {
-  // Preference order: priority, then the configured order.
-  std::stable_sort(servers.begin(), servers.end(),
-                   [](const NhsEntry& a, const NhsEntry& b) { return a.priority < b.priority; });
-  for (const NhsEntry& entry : servers) {
-    servers_.push_back(
-        std::make_unique<NhsRegistration>(entry, config_, sender, ids, clock, timers,
-                                          [this](NhsRegistration& nhs, RegistrationState from, RegistrationState to) {
-                                            on_state_change(nhs, from, to);
-                                          }));
-  }
+    : config_(std::move(config)), sender_(sender), ids_(ids), clock_(clock), timers_(timers) {
+  for (const NhsEntry& entry : servers) add(entry);
   stopped_timer_ = timers.make_timer([this] { finish_stop(); });
 }
 
+void NhsSet::add(const NhsEntry& entry) {
+  // Preference order: priority, then the configured order.
+  const auto place =
+      std::find_if(servers_.begin(), servers_.end(), [&](const auto& nhs) { return nhs->priority() > entry.priority; });
+  auto added = servers_.insert(
+      place, std::make_unique<NhsRegistration>(entry, config_, sender_, ids_, clock_, timers_,
+                                               [this](NhsRegistration& nhs, RegistrationState from,
+                                                      RegistrationState to) { on_state_change(nhs, from, to); }));
+  // An NHS added at run time (SIGHUP) waits for its tunnel like the others.
+  if (paths_required_) (*added)->wait_for_path();
+  if (started_ && !stopping_) (*added)->start();
+}
+
 void NhsSet::start() {
+  started_ = true;
   stopping_ = false;
   for (auto& nhs : servers_) {
     if (nhs->state() == RegistrationState::Idle) nhs->start();
@@ -33,6 +38,7 @@ void NhsSet::start() {
 }
 
 void NhsSet::wait_for_paths() {
+  paths_required_ = true;
   for (auto& nhs : servers_) nhs->wait_for_path();
 }
 

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/clock.h"
@@ -34,6 +36,11 @@ class NhsSet {
   // Every registration waits for its path before it sends
   // (NhsRegistration::wait_for_path); call before start().
   void wait_for_paths();
+  // SIGHUP: one more NHS, in its place by priority; registered at once if
+  // the set runs. (An NHS is not removed at run time: that needs a restart.)
+  void add(const NhsEntry& entry);
+  // SIGHUP: the Cisco password of the registrations sent from now on.
+  void set_auth_password(const std::optional<std::string>& password) { config_.self.auth_password = password; }
   // The tunnel to the NHS at `nbma` came up or went: NhsRegistration::path_up / path_down.
   void path_up(const IpAddress& nbma);
   void path_down(const IpAddress& nbma);
@@ -68,6 +75,12 @@ class NhsSet {
   std::function<void()> stopped_;
   std::unique_ptr<Timer> stopped_timer_;
   bool stopping_ = false;
+  bool started_ = false;
+  bool paths_required_ = false;  // wait_for_paths(): NHSs added later wait too
+  PacketSender& sender_;
+  RequestIds& ids_;
+  const Clock& clock_;
+  TimerFactory& timers_;
 };
 
 }  // namespace advpnd::spoke

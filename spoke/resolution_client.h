@@ -87,6 +87,8 @@ struct ResolutionConfig {
 
 class ResolutionClient {
  public:
+  // SIGHUP: the Cisco password of the requests sent from now on.
+  void set_auth_password(const std::optional<std::string>& password) { config_.self.auth_password = password; }
   ResolutionClient(ResolutionConfig config, const NhsSet& servers, PacketSender& sender, RequestIds& ids,
                    const Clock& clock, TimerFactory& timers);
   ResolutionClient(const ResolutionClient&) = delete;

@@ -57,6 +57,8 @@ class Responder {
  public:
   // `own_nat` gives our post-NAT NBMA (empty when not NATted), for the
   // reply's NAT extension.
+  // SIGHUP: the Cisco password of the replies sent from now on.
+  void set_auth_password(const std::optional<std::string>& password) { config_.self.auth_password = password; }
   Responder(ResponderConfig config, PacketSender& sender, const Clock& clock, std::function<IpAddress()> own_nat);
   Responder(const Responder&) = delete;
   Responder& operator=(const Responder&) = delete;

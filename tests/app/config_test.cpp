@@ -120,10 +120,10 @@ nbma_address = "203.0.113.1"
     const std::string path = write_config(file, bad.text);
     auto config = load_spoke_config(path);
     REQUIRE_FALSE(config.ok());
-    CHECK(config.error().file == path);
-    CHECK(config.error().line == bad.line);
-    CHECK(config.error().key == bad.key);
-    CHECK(config.error().to_string().find(path + ":" + std::to_string(bad.line) + ": " + bad.key) == 0);
+    CHECK(config.error().first().file == path);
+    CHECK(config.error().first().line == bad.line);
+    CHECK(config.error().first().key == bad.key);
+    CHECK(config.error().first().to_string().find(path + ":" + std::to_string(bad.line) + ": " + bad.key) == 0);
   }
 }
 
@@ -131,7 +131,7 @@ TEST_CASE("config: a TOML syntax error names the line; a file with no role is re
   test::TempFile broken(".toml");
   auto config = load_spoke_config(write_config(broken, "[spoke]\nnbma_address = \"198.51.100.2\n"));
   REQUIRE_FALSE(config.ok());
-  CHECK(config.error().line == 2);
+  CHECK(config.error().first().line == 2);
   test::TempFile neither(".toml");
   CHECK_FALSE(config_role(write_config(neither, "[something]\n")).ok());
   test::TempFile both(".toml");

@@ -53,7 +53,7 @@ std::vector<int> extension_types(const JsonValue& line) {
   return types;
 }
 
-TEST_CASE("nhrp-trace.pcap: a phase 3 shortcut" * doctest::skip(!have_shared_captures())) {
+TEST_CASE("nhrp-trace.pcap: a phase 3 shortcut" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const Decoded d = decode({shared_capture("nhrp-trace.pcap")});
   check_all_good(d, 4);
   const std::int64_t types[] = {8, 1, 1, 2};
@@ -94,7 +94,7 @@ TEST_CASE("nhrp-trace.pcap: a phase 3 shortcut" * doctest::skip(!have_shared_cap
 }
 
 TEST_CASE("NHRP-responder-address.pcap: the responder's address differs from dst_proto" *
-          doctest::skip(!have_shared_captures())) {
+          ADVPND_NEEDS_SHARED_CAPTURES) {
   const Decoded d = decode({shared_capture("NHRP-responder-address.pcap")});
   check_all_good(d, 2);
   CHECK(d.lines[0]["gre_key"].as_int() == 2);
@@ -108,7 +108,7 @@ TEST_CASE("NHRP-responder-address.pcap: the responder's address differs from dst
   CHECK(reply["extensions"][4]["cies"][0]["nbma"].as_string() == "6.6.6.6");
 }
 
-TEST_CASE("ios_nhrp.pcap: odd length, no key" * doctest::skip(!have_shared_captures())) {
+TEST_CASE("ios_nhrp.pcap: odd length, no key" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const Decoded d = decode({shared_capture("ios_nhrp.pcap")});
   check_all_good(d, 1);
   const JsonValue& line = d.lines[0];
@@ -120,7 +120,7 @@ TEST_CASE("ios_nhrp.pcap: odd length, no key" * doctest::skip(!have_shared_captu
   CHECK(line["extensions"][3]["password"].as_string() == "CISCO");
 }
 
-TEST_CASE("pb_nhrp_1.pcap: refused with the field named, exit status 1" * doctest::skip(!have_shared_captures())) {
+TEST_CASE("pb_nhrp_1.pcap: refused with the field named, exit status 1" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const Decoded d = decode({shared_capture("pb_nhrp_1.pcap")});
   CHECK(d.result.exit_code == 1);
   REQUIRE(d.lines.size() == 1);
@@ -152,7 +152,7 @@ TEST_CASE("the shipped sample: every packet type, byte-exact") {
   CHECK(d.lines[11]["offending"]["request_id"].as_int() == 3);
 }
 
-TEST_CASE("--write-raw writes each packet's bytes" * doctest::skip(!have_shared_captures())) {
+TEST_CASE("--write-raw writes each packet's bytes" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const TempFile dir("");
   const Decoded d = decode({"--write-raw", dir.path(), shared_capture("nhrp-trace.pcap")});
   CHECK(d.result.exit_code == 0);

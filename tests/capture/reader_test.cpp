@@ -43,24 +43,24 @@ void check_capture(const std::string& name, const std::vector<Expected>& expecte
   }
 }
 
-TEST_CASE("nhrp-trace.pcap: four frames, GRE key 1000" * doctest::skip(!test::have_shared_captures())) {
+TEST_CASE("nhrp-trace.pcap: four frames, GRE key 1000" * ADVPND_NEEDS_SHARED_CAPTURES) {
   check_capture("nhrp-trace.pcap", {{1, "192.168.200.1", "192.168.200.3", 1000, 98},
                                     {2, "192.168.200.3", "192.168.200.1", 1000, 86},
                                     {3, "192.168.200.1", "192.168.200.2", 1000, 106},
                                     {4, "192.168.200.2", "192.168.200.3", 1000, 134}});
 }
 
-TEST_CASE("NHRP-responder-address.pcap: 802.1Q tagged, GRE key 2" * doctest::skip(!test::have_shared_captures())) {
+TEST_CASE("NHRP-responder-address.pcap: 802.1Q tagged, GRE key 2" * ADVPND_NEEDS_SHARED_CAPTURES) {
   // tshark: "802.1Q Virtual LAN, ID: 79", "Key: 0x00000002".
   check_capture("NHRP-responder-address.pcap",
                 {{1, "155.1.79.2", "6.6.6.6", 2, 108}, {2, "6.6.6.6", "155.1.79.2", 2, 128}});
 }
 
-TEST_CASE("ios_nhrp.pcap: no GRE key, odd length" * doctest::skip(!test::have_shared_captures())) {
+TEST_CASE("ios_nhrp.pcap: no GRE key, odd length" * ADVPND_NEEDS_SHARED_CAPTURES) {
   check_capture("ios_nhrp.pcap", {{1, "10.0.12.2", "10.0.12.1", std::nullopt, 81}});
 }
 
-TEST_CASE("pb_nhrp_1.pcap: NHRP over IP protocol 54 with IPv4 options" * doctest::skip(!test::have_shared_captures())) {
+TEST_CASE("pb_nhrp_1.pcap: NHRP over IP protocol 54 with IPv4 options" * ADVPND_NEEDS_SHARED_CAPTURES) {
   auto packets = read_nhrp_capture(test::shared_capture("pb_nhrp_1.pcap"));
   REQUIRE(packets.ok());
   REQUIRE(packets->size() == 1);

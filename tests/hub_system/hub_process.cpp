@@ -42,7 +42,8 @@ HubProcess::HubProcess(HubSettings settings)
       database_path_(settings.database.empty() ? dir_.file("hub.db") : settings.database),
       log_path_(dir_.file("hub.log")),
       extra_args_(std::move(settings.extra_args)),
-      environment_(std::move(settings.environment)) {
+      environment_(std::move(settings.environment)),
+      role_(settings.role) {
   write_config(config_text(settings));
 }
 
@@ -56,6 +57,7 @@ std::string HubProcess::config_text(const HubSettings& settings) const {
   text += "database = " + toml_string(database_path_) + "\n";
   text += "control_socket = " + toml_string(socket_path_) + "\n";
   text += "log_level = " + toml_string(settings.log_level) + "\n";
+  if (settings.metrics_listen) text += "metrics_listen = " + toml_string(*settings.metrics_listen) + "\n";
   text += "\n[registration]\n";
   text += "max_holding_time = 7200\n";
   text += "rate_per_second = " + std::to_string(settings.rate_per_second) + "\n";
@@ -76,7 +78,7 @@ void HubProcess::start() {
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls until exec.
   const std::string binary = ADVPND_BIN;
-  std::vector<std::string> args{binary, "hub", "--config", config_path_};
+  std::vector<std::string> args{binary, role_, "--config", config_path_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());

@@ -46,13 +46,17 @@ struct HubSettings {
   std::optional<std::string> password;
   double rate_per_second = 1000;  // per NBMA source; tests send bursts
   double rate_burst = 1000;
-  std::string database;  // empty: hub.db in the hub's temp directory
-  std::string control_socket;            // empty: hub.sock in the hub's temp directory
-  // After `hub --config FILE`. Root by default, so that a machine where the
+  std::string database;        // empty: hub.db in the hub's temp directory
+  std::string control_socket;  // empty: hub.sock in the hub's temp directory
+  // After `ROLE --config FILE`. Root by default, so that a machine where the
   // package created the advpnd user (the daemon's default) runs these tests
   // the same way; privileges_test.cpp sets its own.
   std::vector<std::string> extra_args{"--user", "root"};
-  std::vector<std::string> environment;  // "KEY=value" added to the child's environment
+  std::vector<std::string> environment;       // "KEY=value" added to the child's environment
+  std::optional<std::string> metrics_listen;  // [hub] metrics_listen, e.g. "127.0.0.1:9477"
+  // "spoke": start() runs `advpnd spoke` instead, with the config the test
+  // writes (write_config; control_socket = socket_path()).
+  std::string role = "hub";
 };
 
 class HubProcess {
@@ -104,6 +108,7 @@ class HubProcess {
   std::string log_path_;
   std::vector<std::string> extra_args_;
   std::vector<std::string> environment_;
+  std::string role_;
   pid_t pid_ = -1;
 };
 

@@ -98,6 +98,24 @@ TEST_CASE("hub system: SIGHUP applies a modified config and keeps every registra
   CHECK(hub.alive());
 }
 
+TEST_CASE("hub system: SIGHUP names every changed key that needs a restart, and applies the rest") {
+  enter_test_netns();
+  HubProcess hub;
+  hub.start();
+  SpokeWire wire;
+  register_three(wire);
+  std::string changed = hub.config_text({});
+  changed.replace(changed.find("[hub]\n"), 6, "[hub]\ntun_name = \"advpnd9\"\noverlay_prefix_length = 16\n");
+  hub.write_config(changed + "\n[store]\nsynchronous = \"normal\"\n");
+  hub.send_signal(SIGHUP);
+  REQUIRE_MESSAGE(hub.wait_for_log("configuration reloaded", kReplyTimeout), hub.log());
+  CHECK_MESSAGE(hub.log().find("SIGHUP: hub.overlay_prefix_length, hub.tun_name, store.synchronous changed but "
+                               "need a restart: the running values are kept") != std::string::npos,
+                hub.log());
+  check_three_registered(hub);
+  CHECK(hub.alive());
+}
+
 TEST_CASE("hub system: SIGHUP with a broken config logs FILE:LINE: KEY and keeps running on the old one") {
   enter_test_netns();
   HubProcess hub;

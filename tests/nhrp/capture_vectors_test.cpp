@@ -69,7 +69,7 @@ std::vector<std::uint16_t> extension_types(const Packet& p) {
   return out;
 }
 
-TEST_CASE("capture ios_nhrp.pcap: the 81-byte odd-length Registration Request" * doctest::skip(!advpnd::test::have_shared_captures())) {
+TEST_CASE("capture ios_nhrp.pcap: the 81-byte odd-length Registration Request" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const auto packets = read_capture("ios_nhrp.pcap");
   REQUIRE(packets.size() == 1);
   const CapturedNhrp& c = packets[0];
@@ -85,7 +85,7 @@ TEST_CASE("capture ios_nhrp.pcap: the 81-byte odd-length Registration Request" *
   CHECK(check_cisco_auth(p, "CISCO") == AuthCheck::Ok);
 }
 
-TEST_CASE("capture NHRP-responder-address.pcap: Registration Request and Reply" * doctest::skip(!advpnd::test::have_shared_captures())) {
+TEST_CASE("capture NHRP-responder-address.pcap: Registration Request and Reply" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const auto packets = read_capture("NHRP-responder-address.pcap");
   REQUIRE(packets.size() == 2);
   for (const auto& c : packets) {
@@ -142,7 +142,7 @@ TEST_CASE("capture NHRP-responder-address.pcap: Registration Request and Reply" 
   }
 }
 
-TEST_CASE("capture nhrp-trace.pcap: a phase-3 shortcut" * doctest::skip(!advpnd::test::have_shared_captures())) {
+TEST_CASE("capture nhrp-trace.pcap: a phase-3 shortcut" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const auto packets = read_capture("nhrp-trace.pcap");
   REQUIRE(packets.size() == 4);
   std::vector<Packet> p;
@@ -235,7 +235,7 @@ TEST_CASE("capture nhrp-trace.pcap: a phase-3 shortcut" * doctest::skip(!advpnd:
   }
 }
 
-TEST_CASE("capture pb_nhrp_1.pcap: the malformed packet is refused, naming a field" * doctest::skip(!advpnd::test::have_shared_captures())) {
+TEST_CASE("capture pb_nhrp_1.pcap: the malformed packet is refused, naming a field" * ADVPND_NEEDS_SHARED_CAPTURES) {
   const auto packets = read_capture("pb_nhrp_1.pcap");
   REQUIRE(packets.size() == 1);
   const CapturedNhrp& c = packets[0];

@@ -55,6 +55,17 @@ std::string shared_capture(std::string_view name) {
   return std::string(ADVPND_SHARED_CAPTURES) + "/" + std::string(name);
 }
 
+namespace {
+bool g_skipped = false;
+}  // namespace
+
+void report_skipped(const std::string& why) {
+  g_skipped = true;
+  std::printf("SKIPPED: %s\n", why.c_str());
+}
+
+bool skipped() { return g_skipped; }
+
 bool have_shared_captures() {
   std::error_code ec;
   return std::filesystem::is_directory(ADVPND_SHARED_CAPTURES, ec);
