@@ -3,6 +3,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBPCAP REQUIRED IMPORTED_TARGET libpcap)
 # The daemon's event loop (platform/event_loop.h): timers, fd and signal events only.
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core)
+# Routes and route events (routing/): rtnetlink through libmnl's checked attribute walker.
+pkg_check_modules(LIBMNL REQUIRED IMPORTED_TARGET libmnl)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
 if(ADVPND_TESTS)
