@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "app/routing_config.h"
 #include "base/log.h"
 #include "base/result.h"
 #include "db/sqlite_registration_store.h"
@@ -33,6 +34,7 @@ struct HubDaemonConfig {
   std::string database = "/var/lib/advpnd/hub.db";
   std::string control_socket = "/run/advpnd/hub.sock";
   log::Level log_level = log::Level::Info;
+  RoutingConfig routing;  // [routing]
   db::SqliteStoreOptions store;
 };
 

@@ -51,6 +51,7 @@ void write_dataplane_stats(JsonWriter& w, const dataplane::HubDataplaneStats& d)
       .field("hairpinned", d.hairpinned)
       .field("to_device", d.to_device)
       .field("from_device", d.from_device)
+      .field("by_kernel_route", d.by_kernel_route)
       .field("dropped", d.drops.total())
       .key("drops")
       .begin_object();
@@ -96,8 +97,8 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   if (dataplane != nullptr) {
     const dataplane::HubDataplaneStats& d = dataplane->stats();
     out += "dataplane: " + std::to_string(d.hairpinned) + " hair-pinned, " + std::to_string(d.to_device) +
-           " to the hub, " + std::to_string(d.from_device) + " from the hub, " + std::to_string(d.drops.total()) +
-           " dropped\n";
+           " to the hub, " + std::to_string(d.from_device) + " from the hub (" + std::to_string(d.by_kernel_route) +
+           " of these by kernel routes), " + std::to_string(d.drops.total()) + " dropped\n";
   }
   return {true, out};
 }

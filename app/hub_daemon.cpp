@@ -7,6 +7,7 @@
 #include "app/hub_config.h"
 #include "app/hub_control.h"
 #include "app/process_tuning.h"
+#include "app/routing_setup.h"
 #include "base/log.h"
 #include "dataplane/hub_dataplane.h"
 #include "dataplane/tun_device.h"
@@ -59,8 +60,16 @@ int run_hub(const std::string& config_path) {
     log::error(kLog, device.error());
     return 1;
   }
+  // What no binding covers follows the kernel's routes (its LANs, a data
+  // centre, BGP next hops in the overlay).
+  auto routing = start_routing(**loop, config->routing, (*device)->ifindex());
+  if (!routing) {
+    log::error(kLog, routing.error());
+    return 1;
+  }
   dataplane::HubDataplaneConfig dp;
   dp.local_prefixes.push_back(shortcut::Prefix::host(config->nhs.protocol));
+  dp.routing = (*routing)->view((*device)->ifindex());
   dataplane::HubDataplane dataplane(dp, **device, **transport, nhs, **loop);
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/routing_setup.h"
 #include "app/toml_reader.h"
 #include "nhrp/auth.h"
 
@@ -153,7 +154,9 @@ Result<SpokeDaemonConfig, ConfigError> load_spoke_config(const std::string& path
   read_ipsec(in, config);
   config.strongswan.local_nbma = nhc.nbma;
 
-  in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec"});
+  read_routing(in, config.routing);
+
+  in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec", "routing"});
   if (in.error()) return fail(*in.error());
   return config;
 }

@@ -6,6 +6,7 @@
 #include "app/control_server.h"
 #include "app/daemon_parts.h"
 #include "app/process_tuning.h"
+#include "app/routing_setup.h"
 #include "app/spoke_config.h"
 #include "app/spoke_control.h"
 #include "base/log.h"
@@ -53,8 +54,16 @@ int run_spoke(const std::string& config_path) {
     log::error(kLog, device.error());
     return 1;
   }
+  // Routes into the overlay (installed here, so a restart puts them back),
+  // and the kernel's table for BGP next hops in the overlay.
+  auto routing = start_routing(**loop, config->routing, (*device)->ifindex());
+  if (!routing) {
+    log::error(kLog, routing.error());
+    return 1;
+  }
   dataplane::SpokeDataplaneConfig dp;
   dp.gre_key = config->gre_key.has_value();
+  dp.routing = (*routing)->view((*device)->ifindex());
   dataplane::SpokeDataplane dataplane(dp, **device, **transport, **loop);
   auto provider = make_provider(**loop, *config);
 

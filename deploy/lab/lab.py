@@ -11,9 +11,13 @@ Topology (namespaces are named <lab>-<node>; default lab name "advlab"):
     h1 10.1.1.10 -- s1 (spoke1) 203.0.113.11 --+
     h2 10.1.2.10 -- s2 (spoke2) 203.0.113.12 --+-- wan (bridge) -- hub 203.0.113.1
     h3 10.1.3.10 -- s3 (spoke3) 198.51.100.3 -- nat 198.51.100.1 / 203.0.113.13 (masquerade) --+
+    dc 10.9.0.10 -- hub dc0 10.9.0.1 (a data-centre LAN behind the hub; the hub forwards, ip_forward=1)
 
 Overlay 10.0.0.0/24 (hub 10.0.0.1, spoke N 10.0.0.1N), GRE key 42. Each
-spoke registers its LAN 10.1.N.0/24 at the hub. With the strongswan
+spoke registers its LAN 10.1.N.0/24 at the hub. advpnd installs the overlay
+routes itself ([routing] overlay_routes: 10.1.0.0/16 on the hub, that and
+the data centre's 10.9.0.0/24 on the spokes) and forwards what no binding
+covers by the kernel's routes (the hub hands the data centre to its kernel). With the strongswan
 provider every node but the NAT box runs its own charon with
 kernel-libipsec (../shared notes "strongswan-netns.md": its own /run, GRE
 steered into table 220 which fails closed), so GRE never crosses the WAN in
@@ -50,6 +54,10 @@ PSK = "advpnd-lab-psk-0123456789"
 GRE_KEY = 42
 HUB_NBMA = "203.0.113.1"
 HUB_OVERLAY = "10.0.0.1"
+DC_PREFIX = "10.9.0.0/24"
+DC_GATEWAY = "10.9.0.1"
+DC_HOST = "10.9.0.10"
+SPOKE_LANS = "10.1.0.0/16"
 NAT_OUTSIDE = "203.0.113.13"
 
 
@@ -212,7 +220,7 @@ class Lab:
             raise
 
     def _make_network(self) -> None:
-        nodes = ["wan", "hub", "nat"] + [s.node for s in self.spokes] + [s.host for s in self.spokes]
+        nodes = ["wan", "hub", "nat", "dc"] + [s.node for s in self.spokes] + [s.host for s in self.spokes]
         for node in nodes:
             run(["ip", "netns", "add", self.ns(node)])
             self.exec_in(node, ["ip", "link", "set", "lo", "up"])
@@ -231,6 +239,12 @@ class Lab:
             self.exec_in(node, ["ip", "addr", "add", address, "dev", "eth0"])
 
         on_wan("hub", f"{HUB_NBMA}/24")
+        # The data centre behind the hub: the hub routes between it and the overlay.
+        wire("dc", "eth0", "hub", "dc0")
+        self.exec_in("hub", ["ip", "addr", "add", f"{DC_GATEWAY}/24", "dev", "dc0"])
+        self.exec_in("dc", ["ip", "addr", "add", f"{DC_HOST}/24", "dev", "eth0"])
+        self.exec_in("dc", ["ip", "route", "add", "default", "via", DC_GATEWAY])
+        self.sh("hub", "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0")
         on_wan("nat", f"{NAT_OUTSIDE}/24")
         for spoke in self.spokes:
             if spoke.behind_nat:
@@ -319,6 +333,9 @@ log_level = "{self.log_level}"
 [redirect]
 rate_per_minute = {self.redirect_rate_per_minute}
 burst = {self.redirect_burst}
+
+[routing]
+overlay_routes = ["{SPOKE_LANS}"]   # the spokes' LANs (also for pings from the hub)
 """)
         return path
 
@@ -329,8 +346,6 @@ burst = {self.redirect_burst}
                                        "advpnd.log")
         self._wait(lambda: self._answers("hub"), 10, "the hub did not open its control socket",
                    pid=self.pids["hub"])
-        # The hub's own overlay route to the spokes' LANs (for pings from the hub).
-        self.exec_in("hub", ["ip", "route", "replace", "10.1.0.0/16", "dev", "advpnd0"])
 
     @property
     def tunnel_mtu(self) -> int:
@@ -365,6 +380,9 @@ idle_timeout = {self.idle_timeout}
 provider = "{self.provider}"
 vici_socket = "{self.vici_socket(spoke.node)}"
 psk = "{self.spoke_psk.get(spoke.node, PSK)}"
+
+[routing]
+overlay_routes = ["{SPOKE_LANS}", "{DC_PREFIX}"]   # the other spokes' LANs and the data centre
 """)
         return path
 
@@ -375,8 +393,6 @@ psk = "{self.spoke_psk.get(spoke.node, PSK)}"
                                                          str(config)], "advpnd.log")
         self._wait(lambda: self._answers(spoke.node), 10, f"{spoke.node} did not open its control socket",
                    pid=self.pids[spoke.node])
-        # The other spokes' LANs are reached over the overlay.
-        self.exec_in(spoke.node, ["ip", "route", "replace", "10.1.0.0/16", "dev", "advpnd0"])
 
     def restart_charon(self, node: str) -> None:
         self._start_charon(node)
