@@ -70,6 +70,9 @@ int run_hub(const std::string& config_path) {
   dataplane::HubDataplaneConfig dp;
   dp.local_prefixes.push_back(shortcut::Prefix::host(config->nhs.protocol));
   dp.routing = (*routing)->view((*device)->ifindex());
+  // Resolutions no binding answers follow the same routes (RFC 2332 5.3).
+  nhs.set_route_next_hop(
+      [view = dp.routing](const IpAddress& destination) { return dataplane::overlay_gateway(view, destination); });
   dataplane::HubDataplane dataplane(dp, **device, **transport, nhs, **loop);
   auto stop = [&](int signo) {
     log::info(kLog, std::string("signal ") + strsignal(signo) + ": shutting down");

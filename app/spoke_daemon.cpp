@@ -68,6 +68,13 @@ int run_spoke(const std::string& config_path) {
   auto provider = make_provider(**loop, *config);
 
   agent::SpokeAgent agent(config->agent, **transport, *provider, dataplane, **loop, **loop);
+  // A LAN our kernel routes to (connected, static, learned by BGP/OSPF) is
+  // answered with that route's prefix, as Cisco spokes do; the WAN (the
+  // interface toward the first NHS) and default routes are not.
+  const IpAddress wan_probe = nhc.servers.empty() ? IpAddress{} : nhc.servers.front().nbma;
+  agent.nhc().responder().set_routed_prefix([view = dp.routing, wan_probe](const IpAddress& target) {
+    return dataplane::lan_route_prefix(view, target, wan_probe);
+  });
   agent.nhc().set_data_frame_handler([&dataplane](const NbmaFrame& frame) { dataplane.on_frame(frame); });
   // Overlay traffic without a shortcut follows the primary NHS (fail-over).
   agent.nhc().servers().set_on_primary_change([&dataplane](const spoke::NhsRegistration* primary) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "base/ip_address.h"
 #include "routing/kernel_route_table.h"
@@ -35,5 +36,18 @@ struct KernelNextHop {
 };
 
 [[nodiscard]] KernelNextHop kernel_next_hop(const KernelRouting& routing, const IpAddress& destination);
+
+// The overlay next hop of `destination` (KernelNextHop::OverlayGateway), or
+// nullopt: what the hub forwards a Resolution Request along (RFC 2332 5.3).
+[[nodiscard]] std::optional<IpAddress> overlay_gateway(const KernelRouting& routing, const IpAddress& destination);
+
+// The prefix length a spoke answers a Resolution Request for `target` with
+// when its own kernel routes `target` to a LAN (what a Cisco spoke does:
+// the reply carries the route's prefix). Not for routes into the overlay,
+// default routes, unreachable routes, or routes out of the interface that
+// carries `nbma_probe` (an NHS's NBMA address: the WAN is not a LAN behind
+// us). nullopt when the spoke does not serve `target`.
+[[nodiscard]] std::optional<std::uint8_t> lan_route_prefix(const KernelRouting& routing, const IpAddress& target,
+                                                           const IpAddress& nbma_probe);
 
 }  // namespace advpnd::dataplane

@@ -187,5 +187,58 @@ TEST_CASE("spoke: a BGP route via another spoke follows that spoke's shortcut, e
   CHECK(dp.next_hop(ip("10.1.2.5")).nbma == ip("198.51.100.4"));
 }
 
+TEST_CASE("phase 3 along routes: a BGP-learned LAN gets a shortcut for the route's prefix, no LAN registered") {
+  // The hub knows 10.1.2.0/24 only from BGP (via b's overlay address); b
+  // registered only its /32 and its kernel has the LAN connected on lan0.
+  HubRoutes hub_routes;
+  constexpr std::uint32_t kLan = 4;
+  routing::FakeRouteSource b_routes;
+  b_routes.table().upsert(route("10.0.0.0", 24, nullptr, kOverlayIfindex, routing::RouteProtocol::Kernel));
+  b_routes.table().upsert(route("10.1.2.0", 24, nullptr, kLan, routing::RouteProtocol::Kernel));
+  Mission m(hub_routes.routing());
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  Spoke& b = m.add_spoke("198.51.100.3", "10.0.0.3", {&b_routes.routes(), kOverlayIfindex});
+  m.settle();
+  REQUIRE(m.hub.server->cache().size() == 2);
+
+  a.device.inject(a.packet_to(ip("10.1.2.5"), 1));  // through the hub: hair-pin, redirect
+  m.settle();
+  CHECK(b.device.written().size() == 1);
+  CHECK(m.hub.redirects().indications_sent == 1);
+  // a resolved 10.1.2.5; the hub forwarded the request along the route to b,
+  // which answered with its route's prefix; a's shortcut covers the LAN.
+  CHECK(b.agent->nhc().responder().answered() == 1);
+  const SpokeDataplane::NextHop hop = a.dataplane->next_hop(ip("10.1.2.77"));
+  CHECK(hop.shortcut);
+  CHECK(hop.nbma == b.nbma);
+
+  a.device.inject(a.packet_to(ip("10.1.2.5"), 2));  // direct now
+  m.settle();
+  CHECK(b.device.written().size() == 2);
+  CHECK(m.hub.dataplane->stats().hairpinned == 1);
+}
+
+TEST_CASE("spoke: a resolution for a LAN its kernel routes to is answered with that route's prefix") {
+  constexpr std::uint32_t kWan = 2;
+  constexpr std::uint32_t kLan = 4;
+  routing::FakeRouteSource routes;
+  auto& table = routes.table();
+  table.upsert(route("10.0.0.0", 24, nullptr, kOverlayIfindex, routing::RouteProtocol::Kernel));
+  table.upsert(route("203.0.113.0", 24, nullptr, kWan, routing::RouteProtocol::Kernel));
+  table.upsert(route("0.0.0.0", 0, "203.0.113.254", kWan, routing::RouteProtocol::Boot));
+  table.upsert(route("10.1.1.0", 24, nullptr, kLan, routing::RouteProtocol::Kernel));
+  table.upsert(route("172.20.0.0", 16, "10.1.1.254", kLan, routing::RouteProtocol::Ospf));
+  table.upsert(route("10.1.0.0", 16, nullptr, kOverlayIfindex, routing::RouteProtocol::Advpnd));
+  const KernelRouting view{&routes.routes(), kOverlayIfindex};
+  const IpAddress nhs = ip("203.0.113.1");
+
+  CHECK(lan_route_prefix(view, ip("10.1.1.10"), nhs) == std::optional<std::uint8_t>(24));   // connected LAN
+  CHECK(lan_route_prefix(view, ip("172.20.3.4"), nhs) == std::optional<std::uint8_t>(16));  // routed behind it
+  CHECK_FALSE(lan_route_prefix(view, ip("10.1.2.10"), nhs).has_value());  // through the overlay
+  CHECK_FALSE(lan_route_prefix(view, ip("8.8.8.8"), nhs).has_value());    // the default route
+  CHECK_FALSE(lan_route_prefix(view, ip("203.0.113.77"), nhs).has_value());  // the WAN
+  CHECK_FALSE(lan_route_prefix({}, ip("10.1.1.10"), nhs).has_value());      // not following routes
+}
+
 }  // namespace
 }  // namespace advpnd::dataplane

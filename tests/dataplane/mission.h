@@ -46,6 +46,10 @@ struct Hub {
     dataplane_config.local_prefixes = {shortcut::Prefix::host(kHubProtocol),
                                        shortcut::Prefix::of(ip("172.16.0.0"), 16)};
     dataplane_config.routing = routing;
+    if (routing.routes != nullptr) {
+      server->set_route_next_hop(
+          [routing](const IpAddress& destination) { return overlay_gateway(routing, destination); });
+    }
     dataplane = std::make_unique<HubDataplane>(dataplane_config, device, *transport, *server, loop);
   }
   [[nodiscard]] const hub::RedirectStats& redirects() const { return server->redirect().stats(); }
@@ -81,6 +85,10 @@ struct Spoke {
     agent->nhc().servers().set_on_primary_change([this](const spoke::NhsRegistration* primary) {
       dataplane->set_hub_nbma(primary != nullptr ? primary->nbma() : IpAddress{});
     });
+    if (routing.routes != nullptr) {
+      agent->nhc().responder().set_routed_prefix(
+          [routing](const IpAddress& target) { return lan_route_prefix(routing, target, kHubNbma); });
+    }
     REQUIRE(agent->start().ok());
   }
   std::vector<std::byte> packet_to(const IpAddress& destination, std::uint32_t sequence = 0, std::uint8_t ttl = 64) {
