@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Not under /run: each charon bind-mounts its own folder over /run.
 STATE_ROOT = Path("/tmp/advpnd-lab")
 CHARON = "/usr/lib/ipsec/charon"
+FRR = Path("/usr/lib/frr")
+BGP_AS = 65000
 # strongswan-netns.md: kernel-libipsec before kernel-netlink, so that it provides the SAs.
 CHARON_PLUGINS = ("random nonce openssl aes sha1 sha2 hmac kdf pem pkcs1 x509 pubkey gmp "
                   "kernel-libipsec kernel-netlink socket-default vici")
@@ -101,9 +103,15 @@ def default_bin_dir() -> Path:
 class Lab:
     def __init__(self, name: str = "advlab", bin_dir: Path | None = None, provider: str = "strongswan",
                  idle_timeout: int = 120, log_level: str = "info", redirect_rate_per_minute: int = 60,
-                 redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None):
+                 redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None, routing: str = "static"):
         """spoke_psk: a different IPsec PSK for some spokes (negative tests); they are not
-        waited for at start."""
+        waited for at start. routing: "static" (each spoke registers its LAN, advpnd installs the
+        overlay routes) or "bgp" (FRR zebra + bgpd on the hub and every spoke, iBGP over the
+        overlay with the hub as route reflector; spokes register only their /32 and announce
+        their LAN; the hub announces the data centre)."""
+        if routing not in ("static", "bgp"):
+            raise LabError("routing: static or bgp")
+        self.routing = routing
         if not name.isalnum() or len(name) > 16:
             raise LabError("lab name: letters and digits, at most 16 (it prefixes the namespaces)")
         self.name = name
@@ -215,6 +223,9 @@ class Lab:
             for spoke in self.spokes:
                 self._start_spoke(spoke)
             self.wait_registered()
+            if self.routing == "bgp":
+                for node in ["hub"] + [s.node for s in self.spokes]:
+                    self._start_frr(node)
         except BaseException:
             self.down(quiet=True, keep_logs=True)
             raise
@@ -335,7 +346,7 @@ rate_per_minute = {self.redirect_rate_per_minute}
 burst = {self.redirect_burst}
 
 [routing]
-overlay_routes = ["{SPOKE_LANS}"]   # the spokes' LANs (also for pings from the hub)
+overlay_routes = [{'' if self.routing == 'bgp' else f'"{SPOKE_LANS}"'}]   # the spokes' LANs, unless BGP announces them
 """)
         return path
 
@@ -366,8 +377,7 @@ tun_name = "advpnd0"
 mtu = {self.tunnel_mtu}
 control_socket = "{self.control_socket(spoke.node)}"
 log_level = "{self.log_level}"
-local_prefixes = ["{spoke.lan_prefix}"]
-register_local_prefixes = true
+{self._spoke_lan_keys(spoke)}
 
 [[nhs]]
 nbma_address = "{HUB_NBMA}"
@@ -382,9 +392,68 @@ vici_socket = "{self.vici_socket(spoke.node)}"
 psk = "{self.spoke_psk.get(spoke.node, PSK)}"
 
 [routing]
-overlay_routes = ["{SPOKE_LANS}", "{DC_PREFIX}"]   # the other spokes' LANs and the data centre
+overlay_routes = [{'' if self.routing == 'bgp' else f'"{SPOKE_LANS}", "{DC_PREFIX}"'}]   # unless BGP announces them
 """)
         return path
+
+    def _spoke_lan_keys(self, spoke: Spoke) -> str:
+        if self.routing == "bgp":
+            return "# the LAN is announced by BGP and answered from the kernel's route: only the /32 registers"
+        return f'local_prefixes = ["{spoke.lan_prefix}"]\nregister_local_prefixes = true'
+
+    # --- FRR (routing = "bgp") --------------------------------------------------
+
+    def frr_config(self, node: str) -> str:
+        if node == "hub":
+            return f"""frr defaults traditional
+hostname hub
+router bgp {BGP_AS}
+ bgp router-id {HUB_OVERLAY}
+ no bgp ebgp-requires-policy
+ neighbor SPOKES peer-group
+ neighbor SPOKES remote-as {BGP_AS}
+ neighbor SPOKES timers 3 9
+ bgp listen range 10.0.0.0/24 peer-group SPOKES
+ address-family ipv4 unicast
+  network {DC_PREFIX}
+  neighbor SPOKES route-reflector-client
+ exit-address-family
+"""
+        spoke = self.spoke(node)
+        return f"""frr defaults traditional
+hostname {node}
+router bgp {BGP_AS}
+ bgp router-id {spoke.overlay}
+ neighbor {HUB_OVERLAY} remote-as {BGP_AS}
+ neighbor {HUB_OVERLAY} timers 3 9
+ address-family ipv4 unicast
+  network {spoke.lan_prefix}
+ exit-address-family
+"""
+
+    def vtysh(self, node: str, command: str) -> str:
+        return self.exec_in(node, ["vtysh", "--vty_socket", str(self.node_dir(node) / "frr"), "-c", command]).stdout
+
+    def _start_frr(self, node: str) -> None:
+        """zebra and bgpd in the node's namespace, each with its own pid file, zebra socket and vty
+        socket folder under the node's lab folder (no /etc/frr, no /run/frr)."""
+        d = self.node_dir(node) / "frr"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "zebra.conf").write_text(f"hostname {node}\n")
+        (d / "bgpd.conf").write_text(self.frr_config(node))
+        # The daemons drop to the frr user (its vty group frrvty): the folder is theirs.
+        for path in [d, *d.iterdir()]:
+            shutil.chown(path, "frr", "frr")
+        common = ["-d", "-z", str(d / "zserv.api"), "--vty_socket", str(d), "-P", "0"]
+        self.exec_in(node, [str(FRR / "zebra"), *common, "-f", str(d / "zebra.conf"), "-i", str(d / "zebra.pid"),
+                            "--log", f"file:{d}/zebra.log"])
+        self._wait(lambda: (d / "zserv.api").exists(), 10, f"zebra on {node} did not open its socket")
+        self.exec_in(node, [str(FRR / "bgpd"), *common, "-f", str(d / "bgpd.conf"), "-i", str(d / "bgpd.pid"),
+                            "--log", f"file:{d}/bgpd.log"])
+        self._wait(lambda: (d / "bgpd.pid").exists(), 10, f"bgpd on {node} did not start")
+        for daemon in ("zebra", "bgpd"):
+            self.pids[f"{daemon}-{node}"] = int((d / f"{daemon}.pid").read_text().split()[0])
+        self.save_state()
 
     def _start_spoke(self, spoke: Spoke) -> None:
         config = self.spoke_config(spoke)
@@ -495,7 +564,7 @@ overlay_routes = ["{SPOKE_LANS}", "{DC_PREFIX}"]   # the other spokes' LANs and 
             if keep_logs:
                 kept = Path("/tmp") / f"advpnd-lab-{self.name}-logs"
                 shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(self.dir, kept, ignore=shutil.ignore_patterns("*.sock", "*.vici", "run"),
+                shutil.copytree(self.dir, kept, ignore=shutil.ignore_patterns("*.sock", "*.vici", "*.vty", "*.api", "run"),
                                 dirs_exist_ok=True)
                 if not quiet:
                     print(f"lab {self.name}: logs kept in {kept}", file=sys.stderr)

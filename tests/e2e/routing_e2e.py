@@ -5,8 +5,15 @@
                            the overlay routes itself (proto 173 "advpnd"), none by hand
     spoke_restart_routes   spoke1's advpnd killed with SIGKILL and started again: its overlay routes
                            are back (installed by advpnd, not by hand) and h1 reaches h2 and dc again
+    bgp                    FRR (zebra + bgpd) next to advpnd on the hub and every spoke: iBGP over the
+                           overlay, hub as route reflector; spokes register only their /32 and announce
+                           their LAN. h1 -> h2 goes through the hub, then a shortcut forms for the
+                           BGP-learned LAN (the hub forwards the resolution along its route, s2 answers
+                           with its route's prefix); the direct path is ESP on the WAN capture; h1 -> dc
 """
 from __future__ import annotations
+
+import time
 
 import signal
 
@@ -58,3 +65,39 @@ def register(e2e) -> None:
                      "h1 -> h2 after the restart")
             check(ping(lab, "h1", labmod.DC_HOST).returncode == 0, "h1 -> dc after the restart")
         run_lab(body, provider="none")
+
+    @e2e.test
+    def test_bgp(_=None):
+        """BGP over the overlay (FRR): a shortcut forms for a BGP-learned LAN; the data centre by BGP too."""
+        def bgp_route(lab, node: str, prefix: str) -> bool:
+            out = lab.exec_in(node, ["ip", "-4", "route", "show", prefix, "proto", "bgp"]).stdout
+            return prefix in out
+
+        def body(lab, wan):
+            s1, s2 = lab.spoke(1), lab.spoke(2)
+            registered = sorted(f"{b['protocol']}/{b['prefix_len']}" for b in lab.registrations())
+            check(all(r.endswith("/32") for r in registered), f"spokes registered only their /32: {registered}")
+            wait_for(lambda: bgp_route(lab, "s1", s2.lan_prefix), 40, "s1 learned s2's LAN by BGP")
+            wait_for(lambda: bgp_route(lab, "s1", labmod.DC_PREFIX), 10, "s1 learned the data centre by BGP")
+            wait_for(lambda: bgp_route(lab, "hub", s2.lan_prefix), 10, "the hub learned s2's LAN by BGP")
+            before = e2e.hairpins(lab)
+            check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "first ping h1 -> h2 failed")
+            check(e2e.hairpins(lab) > before, "the first packet did not go through the hub")
+            wait_for(lambda: e2e.active_shortcut(lab, "s1", s2.lan_prefix), 15,
+                     f"no shortcut on s1 for the BGP-learned {s2.lan_prefix}")
+            switched = time.time()
+            before = e2e.hairpins(lab)
+            result = ping(lab, "h1", s2.host_address, count=10, interval=0.1)
+            check(result.returncode == 0, f"pings over the shortcut failed: {result.stdout}")
+            check(e2e.hairpins(lab) == before, "traffic still hair-pins through the hub after the switch")
+            result = ping(lab, "h1", labmod.DC_HOST, count=3)
+            check(result.returncode == 0, f"h1 -> dc by the BGP route failed: {result.stdout}")
+            frames = wan.stop()
+            pair = {s1.nbma, s2.nbma}
+            direct = [f for f in frames if {f["src"], f["dst"]} == pair and f["time"] > switched]
+            esp = [f for f in direct if f.get("kind") == "esp"]
+            check(len(esp) >= 20, f"only {len(esp)} ESP frames between s1 and s2 for 10 pings")
+            check(not [f for f in frames if f["proto"] == 47], "clear GRE on the WAN")
+            print(f"registered: {registered}; shortcut {s2.lan_prefix} on s1; ESP s1<->s2 after the switch: "
+                  f"{len(esp)}")
+        run_lab(body, capture=True, routing="bgp")
