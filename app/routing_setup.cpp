@@ -21,9 +21,8 @@ void read_routing(TomlReader& in, RoutingConfig& config) {
   }
 }
 
-Result<std::unique_ptr<RoutingParts>, std::string> start_routing(platform::EventLoop& loop,
-                                                                const RoutingConfig& config,
-                                                                std::uint32_t overlay_ifindex) {
+Result<std::unique_ptr<RoutingParts>, std::string> start_routing(platform::EventLoop& loop, const RoutingConfig& config,
+                                                                 std::uint32_t overlay_ifindex) {
   auto parts = std::make_unique<RoutingParts>();
   if (!config.overlay_routes.empty()) {
     if (overlay_ifindex == 0) return fail(std::string("overlay_routes: the overlay device has no ifindex"));
@@ -35,7 +34,8 @@ Result<std::unique_ptr<RoutingParts>, std::string> start_routing(platform::Event
     for (const shortcut::Prefix& prefix : config.overlay_routes) {
       requests.push_back({prefix, {}, overlay_ifindex, 0});
     }
-    if (auto installed = parts->owned->install(requests); !installed) return fail("overlay_routes: " + installed.error());
+    if (auto installed = parts->owned->install(requests); !installed)
+      return fail("overlay_routes: " + installed.error());
   }
   if (!config.follow_kernel_routes) {
     log::warning(kLog, "follow_kernel_routes = false: forwarding by NHRP bindings only");

@@ -43,7 +43,7 @@ struct RoutingParts {
 // starts following the kernel's table. Fails with a message naming the
 // route or the netlink error.
 [[nodiscard]] Result<std::unique_ptr<RoutingParts>, std::string> start_routing(platform::EventLoop& loop,
-                                                                              const RoutingConfig& config,
-                                                                              std::uint32_t overlay_ifindex);
+                                                                               const RoutingConfig& config,
+                                                                               std::uint32_t overlay_ifindex);
 
 }  // namespace advpnd::app

@@ -74,7 +74,8 @@ std::vector<std::byte> packet_to(const IpAddress& destination) {
     p[16 + i] = std::byte{destination.byte(i)};
   }
   std::uint32_t sum = 0;
-  for (int i = 0; i < 20; i += 2) sum += (std::to_integer<std::uint32_t>(p[i]) << 8) | std::to_integer<std::uint32_t>(p[i + 1]);
+  for (int i = 0; i < 20; i += 2)
+    sum += (std::to_integer<std::uint32_t>(p[i]) << 8) | std::to_integer<std::uint32_t>(p[i + 1]);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   sum = ~sum & 0xffff;
   p[10] = std::byte{static_cast<std::uint8_t>(sum >> 8)};
@@ -132,7 +133,8 @@ int main(int argc, char** argv) {
   // v0 plays the overlay: routes via 192.0.2.x follow that gateway's shortcut.
   dataplane.route_via_peer(shortcut::Prefix::of(IpAddress::v4(192, 0, 2, 0), 24), IpAddress::v4(198, 51, 100, 2), 0);
   std::vector<std::vector<std::byte>> burst;
-  for (int i = 0; i < 32; ++i) burst.push_back(packet_to(IpAddress::v4(10, 100 + (i * 311 % routes) / 256, (i * 311 % routes) % 256, 1)));
+  for (int i = 0; i < 32; ++i)
+    burst.push_back(packet_to(IpAddress::v4(10, 100 + (i * 311 % routes) / 256, (i * 311 % routes) % 256, 1)));
 
   auto forward_while = [&](auto&& busy, pid_t batch = -1) {
     Phase phase;

@@ -23,7 +23,8 @@ std::optional<std::uint8_t> lan_route_prefix(const KernelRouting& routing, const
   const routing::KernelRoute* route = routing.routes->lookup(target);
   if (route == nullptr || !route->reachable || route->prefix.length == 0) return std::nullopt;
   if (route->ifindex == routing.overlay_ifindex || route->ifindex == 0) return std::nullopt;
-  if (const routing::KernelRoute* wan = routing.routes->lookup(nbma_probe); wan != nullptr && wan->ifindex == route->ifindex) {
+  if (const routing::KernelRoute* wan = routing.routes->lookup(nbma_probe);
+      wan != nullptr && wan->ifindex == route->ifindex) {
     return std::nullopt;
   }
   return route->prefix.length;

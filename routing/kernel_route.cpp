@@ -67,7 +67,8 @@ std::string KernelRoute::to_string() const {
   if (!gateway.empty()) text += " via " + gateway.to_string();
   if (ifindex != 0) text += " dev " + (ifname.empty() ? "#" + std::to_string(ifindex) : ifname);
   text += " proto ";
-  text += protocol == RouteProtocol::Other ? std::to_string(protocol_number) : std::string(routing::to_string(protocol));
+  text +=
+      protocol == RouteProtocol::Other ? std::to_string(protocol_number) : std::string(routing::to_string(protocol));
   if (metric != 0) text += " metric " + std::to_string(metric);
   return text;
 }

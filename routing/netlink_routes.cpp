@@ -23,7 +23,7 @@ NetlinkRouteSource::NetlinkRouteSource(NetlinkSocket events, NetlinkSocket reque
     : events_(std::move(events)), requests_(std::move(requests)) {}
 
 Result<std::unique_ptr<NetlinkRouteSource>, std::string> NetlinkRouteSource::start(platform::EventLoop& loop,
-                                                                                    int receive_buffer_bytes) {
+                                                                                   int receive_buffer_bytes) {
   auto events = NetlinkSocket::open(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_LINK, true);
   if (!events) return fail("route events: " + events.error());
   events->set_receive_buffer(receive_buffer_bytes);

@@ -33,11 +33,11 @@
 namespace advpnd::routing {
 
 struct NetlinkRouteStats {
-  std::uint64_t dumps = 0;        // full dumps: 1 at start, +1 per overrun
-  std::uint64_t events = 0;       // route messages applied (dumped or announced)
-  std::uint64_t ignored = 0;      // other tables, local/broadcast, clones
-  std::uint64_t malformed = 0;    // refused by the decoder (logged)
-  std::uint64_t overruns = 0;     // ENOBUFS: events lost, table dumped again
+  std::uint64_t dumps = 0;      // full dumps: 1 at start, +1 per overrun
+  std::uint64_t events = 0;     // route messages applied (dumped or announced)
+  std::uint64_t ignored = 0;    // other tables, local/broadcast, clones
+  std::uint64_t malformed = 0;  // refused by the decoder (logged)
+  std::uint64_t overruns = 0;   // ENOBUFS: events lost, table dumped again
 };
 
 class NetlinkRouteSource final : public RouteSource {
@@ -48,8 +48,8 @@ class NetlinkRouteSource final : public RouteSource {
   // Subscribes, dumps, and watches the socket on `loop` (which must outlive
   // the source). Fails with a message when netlink is refused.
   // `receive_buffer_bytes`: events that may queue while the loop is busy.
-  static Result<std::unique_ptr<NetlinkRouteSource>, std::string> start(
-      platform::EventLoop& loop, int receive_buffer_bytes = kReceiveBufferBytes);
+  static Result<std::unique_ptr<NetlinkRouteSource>, std::string> start(platform::EventLoop& loop,
+                                                                        int receive_buffer_bytes = kReceiveBufferBytes);
   ~NetlinkRouteSource() override = default;
   NetlinkRouteSource(const NetlinkRouteSource&) = delete;
   NetlinkRouteSource& operator=(const NetlinkRouteSource&) = delete;

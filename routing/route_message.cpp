@@ -112,7 +112,7 @@ Result<std::optional<RouteMessage>, std::string> decode_route_message(const nlms
   if (header.rtm_dst_len != 0 && by_type[RTA_DST] == nullptr) {
     return fail("route message: prefix length " + std::to_string(header.rtm_dst_len) + " without RTA_DST");
   }
-  IpAddress destination = by_type[RTA_DST] != nullptr ? address_of(by_type[RTA_DST])
+  IpAddress destination = by_type[RTA_DST] != nullptr    ? address_of(by_type[RTA_DST])
                           : header.rtm_family == AF_INET ? IpAddress::v4(0)
                                                          : IpAddress::parse("::").value_or(IpAddress{});
   if (destination.bit_width() != width) {
@@ -155,7 +155,8 @@ std::span<const std::byte> encode_route_request(RouteMessageKind kind, const Rou
   header->rtm_scope = request.gateway.empty() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   header->rtm_type = RTN_UNICAST;
   mnl_attr_put(message, RTA_DST, destination.size(), destination.bytes().data());
-  if (!request.gateway.empty()) mnl_attr_put(message, RTA_GATEWAY, request.gateway.size(), request.gateway.bytes().data());
+  if (!request.gateway.empty())
+    mnl_attr_put(message, RTA_GATEWAY, request.gateway.size(), request.gateway.bytes().data());
   if (request.ifindex != 0) mnl_attr_put_u32(message, RTA_OIF, request.ifindex);
   if (request.metric != 0) mnl_attr_put_u32(message, RTA_PRIORITY, request.metric);
   return buffer.first(message->nlmsg_len);

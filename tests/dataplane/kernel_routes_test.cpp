@@ -234,10 +234,10 @@ TEST_CASE("spoke: a resolution for a LAN its kernel routes to is answered with t
 
   CHECK(lan_route_prefix(view, ip("10.1.1.10"), nhs) == std::optional<std::uint8_t>(24));   // connected LAN
   CHECK(lan_route_prefix(view, ip("172.20.3.4"), nhs) == std::optional<std::uint8_t>(16));  // routed behind it
-  CHECK_FALSE(lan_route_prefix(view, ip("10.1.2.10"), nhs).has_value());  // through the overlay
-  CHECK_FALSE(lan_route_prefix(view, ip("8.8.8.8"), nhs).has_value());    // the default route
-  CHECK_FALSE(lan_route_prefix(view, ip("203.0.113.77"), nhs).has_value());  // the WAN
-  CHECK_FALSE(lan_route_prefix({}, ip("10.1.1.10"), nhs).has_value());      // not following routes
+  CHECK_FALSE(lan_route_prefix(view, ip("10.1.2.10"), nhs).has_value());                    // through the overlay
+  CHECK_FALSE(lan_route_prefix(view, ip("8.8.8.8"), nhs).has_value());                      // the default route
+  CHECK_FALSE(lan_route_prefix(view, ip("203.0.113.77"), nhs).has_value());                 // the WAN
+  CHECK_FALSE(lan_route_prefix({}, ip("10.1.1.10"), nhs).has_value());                      // not following routes
 }
 
 }  // namespace

@@ -162,7 +162,7 @@ TEST_CASE("route resolution: no route, an unregistered next hop, or the requeste
   loop.run_until_idle();
   a.received.clear();
   hub.routes.push_back({shortcut::Prefix::of(ip("10.1.2.0"), 24), ip("10.0.0.99")});  // nobody registered .99
-  hub.routes.push_back({shortcut::Prefix::of(ip("10.1.1.0"), 24), a.protocol});     // a's own LAN
+  hub.routes.push_back({shortcut::Prefix::of(ip("10.1.1.0"), 24), a.protocol});       // a's own LAN
 
   for (const char* target : {"10.1.3.1", "10.1.2.1", "10.1.1.1"}) {
     CAPTURE(target);

@@ -123,7 +123,8 @@ TEST_CASE("10,000 routes: every one found, then every one withdrawn") {
 TEST_CASE("an interface gone takes its routes with it, and only its routes") {
   KernelRouteTable table;
   std::size_t removed_events = 0;
-  table.set_change_handler([&](RouteChange change, const KernelRoute&) { removed_events += change == RouteChange::Removed; });
+  table.set_change_handler(
+      [&](RouteChange change, const KernelRoute&) { removed_events += change == RouteChange::Removed; });
   table.upsert(route("10.1.0.0", 16, "10.0.0.2", 7, 10));
   table.upsert(route("10.1.0.0", 16, "192.0.2.1", 3, 20));
   table.upsert(route("10.0.0.0", 24, nullptr, 7));

@@ -4,6 +4,8 @@
 // waits), an overrun of the event socket is repaired by a new dump, and the
 // routes advpnd installs itself carry its protocol and go away with it.
 // Needs root: fails, not skips, without it.
+#include "routing/netlink_routes.h"
+
 #include <doctest/doctest.h>
 #include <net/if.h>
 
@@ -15,7 +17,6 @@
 #include <thread>
 
 #include "platform/event_loop.h"
-#include "routing/netlink_routes.h"
 #include "routing/route_installer.h"
 #include "tests/platform/private_netns.h"
 

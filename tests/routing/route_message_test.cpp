@@ -187,7 +187,8 @@ TEST_CASE("a route request encodes what the decoder reads back") {
   REQUIRE_FALSE(bytes.empty());
   const auto* message = reinterpret_cast<const nlmsghdr*>(bytes.data());
   CHECK(message->nlmsg_seq == 77);
-  CHECK((message->nlmsg_flags & (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK)) == (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK));
+  CHECK((message->nlmsg_flags & (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK)) ==
+        (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK));
   auto decoded = decode_route_message(*message);
   REQUIRE(decoded.ok());
   REQUIRE(decoded->has_value());
