@@ -1,5 +1,6 @@
 #include "app/hub_config.h"
 
+#include "app/routing_setup.h"
 #include "app/toml_reader.h"
 #include "nhrp/auth.h"
 
@@ -74,7 +75,9 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
   if (auto v = in.integer("store", "audit_retention_days", 1, 3650)) nhs.audit_retention_s = *v * 24 * 3600;
   if (auto v = in.integer("store", "busy_timeout_ms", 0, 10000)) config.store.busy_timeout = std::chrono::milliseconds(*v);
 
-  in.finish({"hub", "registration", "authentication", "redirect", "store"});
+  read_routing(in, config.routing);
+
+  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing"});
   if (in.failed()) return fail(in.errors());
   config.warnings = in.warnings();
   config.values = in.values();

@@ -12,6 +12,7 @@
 
 #include "app/config_reload.h"
 #include "app/listen_address.h"
+#include "app/routing_config.h"
 #include "base/log.h"
 #include "base/result.h"
 #include "db/sqlite_registration_store.h"
@@ -53,6 +54,7 @@ struct HubDaemonConfig {
   std::string database = "/var/lib/advpnd/hub.db";
   std::string control_socket = kDefaultHubSocket;
   log::Level log_level = log::Level::Info;
+  RoutingConfig routing;  // [routing]
   db::SqliteStoreOptions store;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent
   std::vector<ConfigError> warnings;            // logged at start, printed by `advpnd check`

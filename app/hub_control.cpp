@@ -46,9 +46,9 @@ ControlReply show_registrations(const hub::NextHopServer& nhs, bool json, const 
   }
   TextTable table({"PROTOCOL", "NBMA", "POST-NAT NBMA", "HOLD", "EXPIRES", "UNIQUE", "MTU"});
   for (const auto& [key, b] : shown) {
-    table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(),
-                   nat_column(b), std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at),
-                   b.unique ? "yes" : "no", std::to_string(b.mtu)});
+    table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(), nat_column(b),
+                   std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at), b.unique ? "yes" : "no",
+                   std::to_string(b.mtu)});
   }
   return {true, table.render() + std::to_string(shown.size()) + " registrations\n"};
 }
@@ -99,7 +99,8 @@ void write_dataplane_stats(JsonWriter& w, const dataplane::HubDataplaneStats& d)
       .begin_object()
       .field("hairpinned", d.hairpinned)
       .field("to_device", d.to_device)
-      .field("from_device", d.from_device);
+      .field("from_device", d.from_device)
+      .field("by_kernel_route", d.by_kernel_route);
   write_drop_counts(w, d.drops);
   w.end_object();
 }
@@ -141,8 +142,8 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   if (dataplane != nullptr) {
     const dataplane::HubDataplaneStats& d = dataplane->stats();
     out += "dataplane: " + std::to_string(d.hairpinned) + " hair-pinned, " + std::to_string(d.to_device) +
-           " to the hub, " + std::to_string(d.from_device) + " from the hub, " + std::to_string(d.drops.total()) +
-           " dropped\n";
+           " to the hub, " + std::to_string(d.from_device) + " from the hub (" + std::to_string(d.by_kernel_route) +
+           " of these by kernel routes), " + std::to_string(d.drops.total()) + " dropped\n";
   }
   return {true, out};
 }

@@ -8,6 +8,7 @@
 #include "app/hub_control.h"
 #include "app/metrics.h"
 #include "app/process_tuning.h"
+#include "app/routing_setup.h"
 #include "base/log.h"
 #include "dataplane/tun_device.h"
 #include "db/sqlite_registration_store.h"
@@ -54,6 +55,14 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
     log::error(kLog, device.error());
     return 1;
   }
+  // What no binding covers follows the kernel's routes (its LANs, a data
+  // centre, BGP next hops in the overlay). Before the privileges go: the
+  // overlay routes are installed now.
+  auto routing = start_routing(**loop, config->routing, (*device)->ifindex());
+  if (!routing) {
+    log::error(kLog, routing.error());
+    return 1;
+  }
   // Socket and device open: nothing later needs privileges. The store is
   // opened after, so that its files belong to the user the hub runs as.
   if (!drop_privileges_after_start(privileges, {config->database, config->control_socket}, kLog)) return 1;
@@ -71,7 +80,9 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
     log::error(kLog, "cannot watch the store: " + commits_done.error());
     return 1;
   }
-  node::HubNode hub(hub_node_config(*config), node::HubSeams{**transport, **store, **loop, **loop, device->get()});
+  node::HubNodeConfig node_config = hub_node_config(*config);
+  node_config.dataplane.routing = (*routing)->view((*device)->ifindex());  // node/ wires resolutions to it too
+  node::HubNode hub(node_config, node::HubSeams{**transport, **store, **loop, **loop, device->get()});
   if (auto started = hub.start(); !started) {
     log::error(kLog, started.error());
     return 1;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "app/secret_file.h"
+#include "app/routing_setup.h"
 #include "app/toml_reader.h"
 #include "nhrp/auth.h"
 
@@ -202,7 +203,9 @@ Result<SpokeDaemonConfig, ConfigErrors> load_spoke_config(const std::string& pat
   read_ipsec(in, config);
   config.strongswan.local_nbma = nhc.nbma;
 
-  in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec"});
+  read_routing(in, config.routing);
+
+  in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec", "routing"});
   if (in.failed()) return fail(in.errors());
   config.warnings = in.warnings();
   config.values = in.values();

@@ -10,6 +10,7 @@
 
 #include "agent/spoke_agent.h"
 #include "app/hub_config.h"
+#include "app/routing_config.h"
 #include "base/log.h"
 #include "base/result.h"
 #include "vici/strongswan_provider.h"
@@ -26,6 +27,7 @@ struct SpokeDaemonConfig {
   std::uint16_t tunnel_mtu = 1400;
   std::string control_socket = kDefaultSpokeSocket;
   log::Level log_level = log::Level::Info;
+  RoutingConfig routing;  // [routing]
   ProviderKind provider = ProviderKind::Strongswan;
   vici::StrongswanConfig strongswan;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent

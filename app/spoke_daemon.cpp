@@ -6,6 +6,7 @@
 #include "app/daemon_parts.h"
 #include "app/metrics.h"
 #include "app/process_tuning.h"
+#include "app/routing_setup.h"
 #include "app/spoke_config.h"
 #include "app/spoke_control.h"
 #include "app/spoke_reload.h"
@@ -55,11 +56,20 @@ int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges
     log::error(kLog, device.error());
     return 1;
   }
+  // Routes into the overlay (installed here, so a restart puts them back),
+  // and the kernel's table for BGP next hops in the overlay. Before the
+  // privileges go.
+  auto routing = start_routing(**loop, config->routing, (*device)->ifindex());
+  if (!routing) {
+    log::error(kLog, routing.error());
+    return 1;
+  }
   if (!drop_privileges_after_start(privileges, {config->control_socket}, kLog)) return 1;
   auto provider = make_provider(**loop, *config);
   node::SpokeNodeConfig node_config;
   node_config.agent = config->agent;
   node_config.dataplane.gre_key = config->gre_key.has_value();
+  node_config.dataplane.routing = (*routing)->view((*device)->ifindex());  // and the responder's LAN answers (node/)
   node::SpokeNode spoke(node_config, node::SpokeSeams{**transport, *provider, **loop, **loop, device->get()},
                         [](const IpAddress& primary) {
                           log::info(kLog, !primary.empty() ? "hub path via " + primary.to_string() : "no NHS is up");

@@ -38,10 +38,31 @@ HubDataplane::Owner HubDataplane::owner_of(const IpAddress& destination) const {
   }
   // RFC 2332 5.2.1: the binding whose prefix covers the destination.
   const db::Binding* binding = nhs_.cache().longest_match(destination, clock_.unix_seconds());
-  if (binding != nullptr && binding->key.prefix_len > local_length) {
-    return {false, binding->post_nat_nbma.empty() ? binding->key.nbma : binding->post_nat_nbma};
+  if (binding != nullptr && binding->key.prefix_len > local_length) return {false, nbma_of(*binding), false};
+  if (local_length >= 0) return {true, {}, false};
+  return owner_by_route(destination);
+}
+
+HubDataplane::Owner HubDataplane::owner_by_route(const IpAddress& destination) const {
+  const KernelNextHop hop = kernel_next_hop(config_.routing, destination);
+  switch (hop.kind) {
+    case KernelNextHop::Kind::Kernel:
+      return {true, {}, true};
+    case KernelNextHop::Kind::OverlayGateway: {
+      // The route's next hop is an overlay address: its NBMA is in the
+      // binding that overlay address registered (RFC 2332 5.2.1 again).
+      const db::Binding* gateway = nhs_.cache().longest_match(hop.gateway, clock_.unix_seconds());
+      if (gateway == nullptr) return {};
+      return {false, nbma_of(*gateway), true};
+    }
+    case KernelNextHop::Kind::NoRoute:
+      break;
   }
-  return {local_length >= 0, {}};
+  return {};
+}
+
+IpAddress HubDataplane::nbma_of(const db::Binding& binding) const {
+  return binding.post_nat_nbma.empty() ? binding.key.nbma : binding.post_nat_nbma;
 }
 
 // --- spoke -> hub -------------------------------------------------------------
@@ -64,6 +85,7 @@ void HubDataplane::on_frame(const NbmaFrame& frame) {
       return;
     }
     ++stats_.to_device;
+    if (owner.by_route) ++stats_.by_kernel_route;
     return;
   }
   if (owner.nbma.empty()) {
@@ -87,6 +109,7 @@ void HubDataplane::on_frame(const NbmaFrame& frame) {
   }
   peers_.count_out(owner.nbma, forward_buffer_.size(), now);
   ++stats_.hairpinned;
+  if (owner.by_route) ++stats_.by_kernel_route;
   // Phase 3: came from a spoke, leaves to a spoke.
   nhs_.redirect().on_hairpin(frame.outer_source, datagram);
 }
@@ -108,6 +131,7 @@ void HubDataplane::on_device_burst(PacketBurst packets) {
       drop(DropReason::NoRoute, parsed->destination);
       continue;
     }
+    if (owner.by_route) ++stats_.by_kernel_route;
     const std::span<const std::byte> datagram = packet.first(parsed->total_length);
     outgoing_.push_back(platform::OutgoingFrame{owner.nbma, nhrp::kGreProtocolIpv4, datagram, parsed->tos});
     peers_.count_out(owner.nbma, datagram.size(), now);

@@ -8,8 +8,16 @@
 //             ──▶ its NBMA (post-NAT if known), TTL - 1, outer TOS = inner TOS,
 //                 and RedirectPolicy::on_hairpin(A, packet): A is told
 //                 (rate limited) to resolve the destination itself
+//        else the kernel's route (kernel_next_hop.h; none when routing is not
+//        followed):
+//           out of another interface (LAN, data centre, default route)
+//             ──▶ hub's device: the kernel forwards it (needs ip_forward=1)
+//           via an overlay gateway (BGP next hop: a spoke that registered
+//           only its /32, another NHS) ──▶ the NBMA of the gateway's binding,
+//             as a hair-pin (TTL - 1, redirect policy told)
 //        else dropped (no route)
-//   host ──▶ device ──burst──▶ the owning spoke ──▶ one batch per burst
+//   host ──▶ device ──burst──▶ the owning spoke (binding, or the binding of the
+//                              kernel route's overlay gateway) ──▶ one batch per burst
 //
 // The most specific match wins between local prefixes and registrations;
 // on a tie the local prefix wins (a spoke cannot register the hub's own
@@ -29,6 +37,7 @@
 #include "base/nbma_transport.h"
 #include "dataplane/dataplane_stats.h"
 #include "dataplane/frame_sender.h"
+#include "dataplane/kernel_next_hop.h"
 #include "dataplane/packet_device.h"
 #include "dataplane/peer_table.h"
 #include "hub/next_hop_server.h"
@@ -43,6 +52,8 @@ struct HubDataplaneConfig {
   std::vector<shortcut::Prefix> local_prefixes;
   std::size_t max_peers = 65536;
   Duration forget_idle_peer = std::chrono::hours(1);
+  // The kernel's routes for what no binding or local prefix covers.
+  KernelRouting routing;
 };
 
 struct HubDataplaneStats {
@@ -50,6 +61,7 @@ struct HubDataplaneStats {
   std::uint64_t to_device = 0;    // spoke -> hub's host
   std::uint64_t from_device = 0;  // hub's host -> spoke
   std::uint64_t bursts = 0;
+  std::uint64_t by_kernel_route = 0;  // of the above, sent where a kernel route said
   DropCounters drops;
 };
 
@@ -74,10 +86,13 @@ class HubDataplane {
 
  private:
   struct Owner {
-    bool local = false;  // the hub's device
-    IpAddress nbma;      // else the spoke's NBMA; empty: nobody
+    bool local = false;     // the hub's device
+    IpAddress nbma;         // else the spoke's NBMA; empty: nobody
+    bool by_route = false;  // decided by a kernel route, not a binding
   };
   [[nodiscard]] Owner owner_of(const IpAddress& destination) const;
+  [[nodiscard]] Owner owner_by_route(const IpAddress& destination) const;
+  [[nodiscard]] IpAddress nbma_of(const db::Binding& binding) const;
   void drop(DropReason reason, const IpAddress& about);
 
   HubDataplaneConfig config_;

@@ -3,18 +3,16 @@
 // RFC 2332 5.2.0.1). Longest prefix wins; what no route covers follows the
 // default route to the hub, which the dataplane keeps outside this table.
 //
-// Lookup is one hash probe per prefix length in use, longest first: the
-// table of a spoke holds a few host routes (/32) and LAN prefixes, so that is
-// one to three probes per packet.
+// Lookup is routing::PrefixMap's: one hash probe per prefix length in use,
+// longest first; the table of a spoke holds a few host routes (/32) and LAN
+// prefixes, so that is one to three probes per packet.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
-#include <vector>
 
 #include "base/ip_address.h"
+#include "routing/prefix_map.h"
 #include "shortcut/prefix.h"
 
 namespace advpnd::dataplane {
@@ -35,17 +33,11 @@ class RouteTable {
   // True while some route still points at `peer_nbma`.
   [[nodiscard]] bool uses_peer(const IpAddress& peer_nbma) const;
 
-  [[nodiscard]] std::size_t size() const { return size_; }
-  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const { return routes_.size(); }
+  [[nodiscard]] bool empty() const { return routes_.empty(); }
 
  private:
-  static constexpr std::size_t kMaxLength = 128;
-  void note_length(std::uint8_t length);
-
-  // by_length_[n]: masked prefix -> route, for prefixes of length n.
-  std::array<std::unordered_map<IpAddress, Route>, kMaxLength + 1> by_length_;
-  std::vector<std::uint8_t> lengths_;  // lengths in use, longest first
-  std::size_t size_ = 0;
+  routing::PrefixMap<Route> routes_;
 };
 
 }  // namespace advpnd::dataplane

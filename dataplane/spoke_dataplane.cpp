@@ -54,8 +54,14 @@ std::size_t SpokeDataplane::max_inner(std::uint16_t route_mtu) const {
 }
 
 SpokeDataplane::NextHop SpokeDataplane::next_hop(const IpAddress& destination) const {
-  if (const Route* route = routes_.lookup(destination)) return {route->peer_nbma, max_inner(route->mtu), true};
-  return {config_.hub_nbma, max_inner(0), false};
+  if (const Route* route = routes_.lookup(destination)) return {route->peer_nbma, max_inner(route->mtu), true, false};
+  // Not a shortcut: a kernel route into the overlay names the next hop (an
+  // overlay address); that next hop's own shortcut, if any, carries it.
+  const KernelNextHop hop = kernel_next_hop(config_.routing, destination);
+  if (hop.kind == KernelNextHop::Kind::OverlayGateway) {
+    if (const Route* route = routes_.lookup(hop.gateway)) return {route->peer_nbma, max_inner(route->mtu), true, true};
+  }
+  return {config_.hub_nbma, max_inner(0), false, false};
 }
 
 // --- host -> NBMA -----------------------------------------------------------
@@ -99,6 +105,7 @@ bool SpokeDataplane::route_packet(std::span<const std::byte> packet, MonotonicTi
   outgoing_.push_back(platform::OutgoingFrame{hop.nbma, nhrp::kGreProtocolIpv4, datagram, header.tos});
   peers_.count_out(hop.nbma, datagram.size(), now);
   ++(hop.shortcut ? stats_.packets_to_peers : stats_.packets_to_hub);
+  if (hop.by_route) ++stats_.by_kernel_route;
   return true;
 }
 

@@ -4,6 +4,9 @@
 //
 //   host ──▶ device (TUN) ──burst──▶ on_device_burst
 //              for each IPv4 packet: route = shortcut table (longest prefix)
+//                                    else a kernel route via an overlay gateway
+//                                      (kernel_next_hop.h: a BGP next hop) ->
+//                                      the gateway's shortcut, else the hub
 //                                    else the hub (primary NHS's NBMA)
 //              too big for the route? DF: ICMP "fragmentation needed" back
 //                                     into the device; no DF: send anyway
@@ -40,6 +43,7 @@
 #include "dataplane/dataplane_stats.h"
 #include "dataplane/frame_sender.h"
 #include "dataplane/ipv4_packet.h"
+#include "dataplane/kernel_next_hop.h"
 #include "dataplane/packet_device.h"
 #include "dataplane/peer_table.h"
 #include "dataplane/route_table.h"
@@ -60,11 +64,15 @@ struct SpokeDataplaneConfig {
   Duration forget_idle_peer = std::chrono::hours(1);
   TokenRate icmp_rate{10.0, 10.0};  // ICMP errors per sender address
   std::size_t icmp_max_senders = 4096;
+  // The kernel's routes: a route into the overlay whose gateway is another
+  // spoke (BGP next hop unchanged) follows that spoke's shortcut when there is one.
+  KernelRouting routing;
 };
 
 struct SpokeDataplaneStats {
   std::uint64_t packets_to_peers = 0;   // host -> NBMA over a shortcut
   std::uint64_t packets_to_hub = 0;     // host -> NBMA via the hub
+  std::uint64_t by_kernel_route = 0;    // of the above, the next hop of a kernel route's gateway
   std::uint64_t packets_from_nbma = 0;  // NBMA -> host
   std::uint64_t fragmented = 0;         // larger than the route MTU without DF: sent, the outer packet fragments
   std::uint64_t icmp_sent = 0;          // "fragmentation needed" written back
@@ -103,6 +111,7 @@ class SpokeDataplane final : public shortcut::ShortcutDataplane {
     IpAddress nbma;  // empty: no route
     std::size_t max_inner = 0;
     bool shortcut = false;
+    bool by_route = false;  // through a kernel route's overlay gateway
   };
   [[nodiscard]] NextHop next_hop(const IpAddress& destination) const;
 

@@ -136,6 +136,7 @@ Result<std::unique_ptr<TunDevice>, std::string> TunDevice::open(platform::EventL
 
   std::unique_ptr<TunDevice> device(new TunDevice(std::move(config), std::move(name), std::move(fd)));
   TunDevice* self = device.get();
+  self->ifindex_ = ::if_nametoindex(self->name_.c_str());
   auto watch = loop.watch_readable(self->fd(), [self] { self->read_burst(); });
   if (!watch) return fail("TUN device " + self->name_ + ": " + watch.error());
   device->watch_ = std::move(watch).value();

@@ -68,6 +68,8 @@ class TunDevice final : public PacketDevice {
   std::size_t read_burst();
 
   [[nodiscard]] int fd() const { return fd_.get(); }
+  // The interface's index: the kernel's routes through the overlay name it.
+  [[nodiscard]] std::uint32_t ifindex() const { return ifindex_; }
   [[nodiscard]] std::uint64_t packets_read() const { return packets_read_; }
   [[nodiscard]] std::uint64_t read_errors() const { return read_errors_; }
   [[nodiscard]] std::uint64_t write_errors() const { return write_errors_; }
@@ -80,6 +82,7 @@ class TunDevice final : public PacketDevice {
   platform::UniqueFd fd_;
   std::unique_ptr<platform::FdWatch> watch_;
   BurstHandler handler_;
+  std::uint32_t ifindex_ = 0;
   std::vector<std::byte> arena_;  // burst * kBufferSize
   std::vector<std::span<const std::byte>> packets_;
   std::uint64_t packets_read_ = 0;

@@ -76,6 +76,11 @@ class NextHopServer {
   // Frames that are not NHRP (GRE 0x0800/0x86DD) go here: the hub's
   // user-space dataplane. Without one they are counted and dropped.
   void set_data_frame_handler(std::function<void(const NbmaFrame&)> handler) { on_data_ = std::move(handler); }
+  // Resolution along routes (hub/resolution.cpp): the overlay next hop the
+  // routing table gives for a destination no binding covers (a BGP next
+  // hop: a spoke that registered only its /32, or another NHS), or nullopt.
+  using RouteNextHop = std::function<std::optional<IpAddress>(const IpAddress& destination)>;
+  void set_route_next_hop(RouteNextHop next_hop) { route_next_hop_ = std::move(next_hop); }
 
   [[nodiscard]] const BindingCache& cache() const { return cache_; }
   [[nodiscard]] const HubStats& stats() const { return stats_; }
@@ -138,6 +143,8 @@ class NextHopServer {
   [[nodiscard]] bool extensions_understood(const NbmaFrame& frame, const nhrp::Packet& packet);
   [[nodiscard]] bool authenticated(const NbmaFrame& frame, const nhrp::Packet& packet);
   void forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame);
+  // True when the request went on along the route to `request.dst_protocol`.
+  bool forward_along_route(const nhrp::Packet& request, const NbmaFrame& frame);
 
   // A batch: the writes of one loop turn and what to do once they commit.
   struct Batch {
@@ -209,6 +216,7 @@ class NextHopServer {
   std::uint32_t next_request_id_ = 1;
   bool store_healthy_ = true;
   std::function<void(const NbmaFrame&)> on_data_;
+  RouteNextHop route_next_hop_;
 
   nhrp::Packet decoded_;  // reused by on_frame (no allocation per packet once warm)
   std::vector<std::byte> send_buffer_;

@@ -1,7 +1,10 @@
 // Resolution Request/Reply handling (RFC 2332 5.2.1, 5.2.2, 5.3.2-5.3.3;
 // NHRP-WIRE.md 8.3): answered from the committed cache when the hub holds
 // the host binding, forwarded to the spoke that registered a covering
-// prefix, otherwise refused with code 12.
+// prefix, else forwarded along the routing table to the binding of the
+// route's overlay next hop (RFC 2332 5.3: requests follow the routed path;
+// a spoke that registered only its /32 and announces its LAN by BGP),
+// otherwise refused with code 12.
 #include <algorithm>
 
 #include "base/log.h"
@@ -69,6 +72,8 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
       spec.nat_append.push_back(nat);
     }
     (void)remember_resolver(owner->key, frame.outer_source, request.src_protocol, now + answer.holding_time, 0);
+  } else if (forward_along_route(request, frame)) {
+    return;
   } else {
     // RFC 2332 5.2.2: code 12, holding time 0 on a NAK.
     stats_.count_error("no binding for resolution");
@@ -80,6 +85,27 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
     log::debug(kLog, "no binding for " + target.to_string() + " asked by " + frame.outer_source.to_string());
   }
   send(frame.outer_source, nhrp::build_resolution_reply(request, std::span<const nhrp::Cie>(&answer, 1), spec));
+}
+
+bool NextHopServer::forward_along_route(const nhrp::Packet& request, const NbmaFrame& frame) {
+  if (!route_next_hop_) return false;
+  const std::optional<IpAddress> next_hop = route_next_hop_(request.dst_protocol);
+  if (!next_hop) return false;
+  const db::Binding* station = cache_.longest_match(*next_hop, clock_.unix_seconds());
+  if (station == nullptr) {
+    stats_.count_error("route next hop without a binding");
+    return false;
+  }
+  // The route leads back to the requester: it does not serve the target.
+  // (Back to the previous NHS is left to loop detection, RFC 2332 5.3.4.)
+  if (station->key.nbma == request.src_nbma) {
+    stats_.count_error("route next hop is the requester");
+    return false;
+  }
+  log::debug(kLog,
+             "resolution for " + request.dst_protocol.to_string() + " follows the route via " + next_hop->to_string());
+  forward_request(request, *station, frame);
+  return true;
 }
 
 void NextHopServer::forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame) {

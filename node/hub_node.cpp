@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "dataplane/kernel_next_hop.h"
+
 namespace advpnd::node {
 namespace {
 dataplane::HubDataplaneConfig with_own_address(dataplane::HubDataplaneConfig config, const IpAddress& own) {
@@ -15,6 +17,11 @@ dataplane::HubDataplaneConfig with_own_address(dataplane::HubDataplaneConfig con
 
 HubNode::HubNode(const HubNodeConfig& config, const HubSeams& seams)
     : nhs_(config.nhs, seams.transport, seams.store, seams.clock, seams.timers) {
+  // Resolutions no binding answers follow the kernel's routes (RFC 2332 5.3).
+  if (const dataplane::KernelRouting& routing = config.dataplane.routing; routing.routes != nullptr) {
+    nhs_.set_route_next_hop(
+        [routing](const IpAddress& destination) { return dataplane::overlay_gateway(routing, destination); });
+  }
   if (seams.overlay != nullptr) {
     dataplane_ = std::make_unique<dataplane::HubDataplane>(with_own_address(config.dataplane, config.nhs.protocol),
                                                            *seams.overlay, seams.transport, nhs_, seams.clock);

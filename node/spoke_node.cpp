@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "base/log.h"
+#include "dataplane/kernel_next_hop.h"
 
 namespace advpnd::node {
 
@@ -34,6 +35,16 @@ SpokeNode::SpokeNode(const SpokeNodeConfig& config, const SpokeSeams& seams, Pri
     if (own_dataplane_) own_dataplane_->set_hub_nbma(nbma);
     if (on_primary_) on_primary_(nbma);
   });
+  // A LAN our kernel routes to (connected, static, learned by BGP/OSPF) is
+  // answered with that route's prefix, as Cisco spokes do; the WAN (the
+  // interface toward the first NHS) and default routes are not.
+  if (const dataplane::KernelRouting& routing = config.dataplane.routing; routing.routes != nullptr) {
+    const auto& servers = config.agent.nhc.servers;
+    const IpAddress wan_probe = servers.empty() ? IpAddress{} : servers.front().nbma;
+    agent_->nhc().responder().set_routed_prefix([routing, wan_probe](const IpAddress& target) {
+      return dataplane::lan_route_prefix(routing, target, wan_probe);
+    });
+  }
 }
 
 Status<std::string> SpokeNode::start() { return agent_->start(); }

@@ -9,11 +9,13 @@ packages=(
   build-essential cmake ninja-build pkg-config g++-12 clang-14 libclang-rt-14-dev
   # libraries
   libevent-dev libssl-dev libsqlite3-dev sqlite3 libcli11-dev doctest-dev libpcap-dev
-  libtomlplusplus-dev libbenchmark-dev
+  libtomlplusplus-dev libbenchmark-dev libmnl-dev
   # test tools: Wireshark's dissector as a second opinion, namespaces, captures
   tshark tcpdump iproute2 iputils-ping nftables procps psmisc python3 iperf3
   # promtool (Prometheus' linter) checks the metrics endpoint's text format
   prometheus
+  # routing daemons next to advpnd in the namespace lab (zebra, bgpd, ospfd)
+  frr
   # IPsec: stock strongSwan with kernel-libipsec (see docs and deploy/lab)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   # real-kernel guests for the interop lab
@@ -49,4 +51,6 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 systemctl disable --now strongswan-starter.service >/dev/null 2>&1 || true
 # Only promtool is needed from the prometheus package, not a running server.
 systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+# nor FRR: the lab starts its own zebra/bgpd/ospfd inside each namespace.
+systemctl disable --now frr.service >/dev/null 2>&1 || true
 echo "install-deps: done"

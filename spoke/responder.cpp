@@ -25,6 +25,7 @@ std::optional<std::uint8_t> Responder::serves(const IpAddress& target) const {
   for (const LocalPrefix& prefix : config_.local_prefixes) {
     if (prefix.contains(target) && (!best || prefix.length > *best)) best = prefix.length;
   }
+  if (!best && routed_) best = routed_(target);
   return best;
 }
 

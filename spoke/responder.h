@@ -72,6 +72,12 @@ class Responder {
   using ReplyGate = std::function<void(const IpAddress& requester_nbma,
                                        std::function<void(const IpAddress& send_to)> send)>;
   void set_reply_gate(ReplyGate gate) { gate_ = std::move(gate); }
+  // Destinations our own kernel routes to a LAN (not the overlay, not the
+  // WAN): the prefix length of that route, or nullopt. Consulted after the
+  // configured local prefixes, so a LAN learned by routing is answered as
+  // Cisco spokes do, without register_local_prefixes.
+  using RoutedPrefix = std::function<std::optional<std::uint8_t>(const IpAddress& target)>;
+  void set_routed_prefix(RoutedPrefix routed) { routed_ = std::move(routed); }
   // Removes what the request names from the peer cache, replies unless N
   // is set, and returns every CIE it named (for the shortcut layer).
   std::vector<PurgedBinding> on_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
@@ -101,6 +107,7 @@ class Responder {
   ResponderConfig config_;
   PacketSender& sender_;
   ReplyGate gate_;
+  RoutedPrefix routed_;
   const Clock& clock_;
   std::function<IpAddress()> own_nat_;
   TokenBucket reply_rate_;

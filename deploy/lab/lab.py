@@ -11,9 +11,13 @@ Topology (namespaces are named <lab>-<node>; default lab name "advlab"):
     h1 10.1.1.10 -- s1 (spoke1) 203.0.113.11 --+
     h2 10.1.2.10 -- s2 (spoke2) 203.0.113.12 --+-- wan (bridge) -- hub 203.0.113.1
     h3 10.1.3.10 -- s3 (spoke3) 198.51.100.3 -- nat 198.51.100.1 / 203.0.113.13 (masquerade) --+
+    dc 10.9.0.10 -- hub dc0 10.9.0.1 (a data-centre LAN behind the hub; the hub forwards, ip_forward=1)
 
 Overlay 10.0.0.0/24 (hub 10.0.0.1, spoke N 10.0.0.1N), GRE key 42. Each
-spoke registers its LAN 10.1.N.0/24 at the hub. With the strongswan
+spoke registers its LAN 10.1.N.0/24 at the hub. advpnd installs the overlay
+routes itself ([routing] overlay_routes: 10.1.0.0/16 on the hub, that and
+the data centre's 10.9.0.0/24 on the spokes) and forwards what no binding
+covers by the kernel's routes (the hub hands the data centre to its kernel). With the strongswan
 provider every node but the NAT box runs its own charon with
 kernel-libipsec (../shared notes "strongswan-netns.md": its own /run, GRE
 steered into table 220 which fails closed), so GRE never crosses the WAN in
@@ -43,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Not under /run: each charon bind-mounts its own folder over /run.
 STATE_ROOT = Path("/tmp/advpnd-lab")
 CHARON = "/usr/lib/ipsec/charon"
+FRR = Path("/usr/lib/frr")
+BGP_AS = 65000
 # strongswan-netns.md: kernel-libipsec before kernel-netlink, so that it provides the SAs.
 CHARON_PLUGINS = ("random nonce openssl aes sha1 sha2 hmac kdf pem pkcs1 x509 pubkey gmp "
                   "kernel-libipsec kernel-netlink socket-default vici")
@@ -50,6 +56,10 @@ PSK = "advpnd-lab-psk-0123456789"
 GRE_KEY = 42
 HUB_NBMA = "203.0.113.1"
 HUB_OVERLAY = "10.0.0.1"
+DC_PREFIX = "10.9.0.0/24"
+DC_GATEWAY = "10.9.0.1"
+DC_HOST = "10.9.0.10"
+SPOKE_LANS = "10.1.0.0/16"
 NAT_OUTSIDE = "203.0.113.13"
 
 
@@ -93,9 +103,15 @@ def default_bin_dir() -> Path:
 class Lab:
     def __init__(self, name: str = "advlab", bin_dir: Path | None = None, provider: str = "strongswan",
                  idle_timeout: int = 120, log_level: str = "info", redirect_rate_per_minute: int = 60,
-                 redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None):
+                 redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None, routing: str = "static"):
         """spoke_psk: a different IPsec PSK for some spokes (negative tests); they are not
-        waited for at start."""
+        waited for at start. routing: "static" (each spoke registers its LAN, advpnd installs the
+        overlay routes) or "bgp" (FRR zebra + bgpd on the hub and every spoke, iBGP over the
+        overlay with the hub as route reflector; spokes register only their /32 and announce
+        their LAN; the hub announces the data centre)."""
+        if routing not in ("static", "bgp"):
+            raise LabError("routing: static or bgp")
+        self.routing = routing
         if not name.isalnum() or len(name) > 16:
             raise LabError("lab name: letters and digits, at most 16 (it prefixes the namespaces)")
         self.name = name
@@ -207,12 +223,15 @@ class Lab:
             for spoke in self.spokes:
                 self._start_spoke(spoke)
             self.wait_registered()
+            if self.routing == "bgp":
+                for node in ["hub"] + [s.node for s in self.spokes]:
+                    self._start_frr(node)
         except BaseException:
             self.down(quiet=True, keep_logs=True)
             raise
 
     def _make_network(self) -> None:
-        nodes = ["wan", "hub", "nat"] + [s.node for s in self.spokes] + [s.host for s in self.spokes]
+        nodes = ["wan", "hub", "nat", "dc"] + [s.node for s in self.spokes] + [s.host for s in self.spokes]
         for node in nodes:
             run(["ip", "netns", "add", self.ns(node)])
             self.exec_in(node, ["ip", "link", "set", "lo", "up"])
@@ -231,6 +250,12 @@ class Lab:
             self.exec_in(node, ["ip", "addr", "add", address, "dev", "eth0"])
 
         on_wan("hub", f"{HUB_NBMA}/24")
+        # The data centre behind the hub: the hub routes between it and the overlay.
+        wire("dc", "eth0", "hub", "dc0")
+        self.exec_in("hub", ["ip", "addr", "add", f"{DC_GATEWAY}/24", "dev", "dc0"])
+        self.exec_in("dc", ["ip", "addr", "add", f"{DC_HOST}/24", "dev", "eth0"])
+        self.exec_in("dc", ["ip", "route", "add", "default", "via", DC_GATEWAY])
+        self.sh("hub", "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0")
         on_wan("nat", f"{NAT_OUTSIDE}/24")
         for spoke in self.spokes:
             if spoke.behind_nat:
@@ -319,6 +344,9 @@ log_level = "{self.log_level}"
 [redirect]
 rate_per_minute = {self.redirect_rate_per_minute}
 burst = {self.redirect_burst}
+
+[routing]
+overlay_routes = [{'' if self.routing == 'bgp' else f'"{SPOKE_LANS}"'}]   # the spokes' LANs, unless BGP announces them
 """)
         return path
 
@@ -329,8 +357,6 @@ burst = {self.redirect_burst}
                                        "advpnd.log")
         self._wait(lambda: self._answers("hub"), 10, "the hub did not open its control socket",
                    pid=self.pids["hub"])
-        # The hub's own overlay route to the spokes' LANs (for pings from the hub).
-        self.exec_in("hub", ["ip", "route", "replace", "10.1.0.0/16", "dev", "advpnd0"])
 
     @property
     def tunnel_mtu(self) -> int:
@@ -351,8 +377,7 @@ tun_name = "advpnd0"
 mtu = {self.tunnel_mtu}
 control_socket = "{self.control_socket(spoke.node)}"
 log_level = "{self.log_level}"
-local_prefixes = ["{spoke.lan_prefix}"]
-register_local_prefixes = true
+{self._spoke_lan_keys(spoke)}
 
 [[nhs]]
 nbma_address = "{HUB_NBMA}"
@@ -365,8 +390,70 @@ idle_timeout = {self.idle_timeout}
 provider = "{self.provider}"
 vici_socket = "{self.vici_socket(spoke.node)}"
 psk = "{self.spoke_psk.get(spoke.node, PSK)}"
+
+[routing]
+overlay_routes = [{'' if self.routing == 'bgp' else f'"{SPOKE_LANS}", "{DC_PREFIX}"'}]   # unless BGP announces them
 """)
         return path
+
+    def _spoke_lan_keys(self, spoke: Spoke) -> str:
+        if self.routing == "bgp":
+            return "# the LAN is announced by BGP and answered from the kernel's route: only the /32 registers"
+        return f'local_prefixes = ["{spoke.lan_prefix}"]\nregister_local_prefixes = true'
+
+    # --- FRR (routing = "bgp") --------------------------------------------------
+
+    def frr_config(self, node: str) -> str:
+        if node == "hub":
+            return f"""frr defaults traditional
+hostname hub
+router bgp {BGP_AS}
+ bgp router-id {HUB_OVERLAY}
+ no bgp ebgp-requires-policy
+ neighbor SPOKES peer-group
+ neighbor SPOKES remote-as {BGP_AS}
+ neighbor SPOKES timers 3 9
+ bgp listen range 10.0.0.0/24 peer-group SPOKES
+ address-family ipv4 unicast
+  network {DC_PREFIX}
+  neighbor SPOKES route-reflector-client
+ exit-address-family
+"""
+        spoke = self.spoke(node)
+        return f"""frr defaults traditional
+hostname {node}
+router bgp {BGP_AS}
+ bgp router-id {spoke.overlay}
+ neighbor {HUB_OVERLAY} remote-as {BGP_AS}
+ neighbor {HUB_OVERLAY} timers 3 9
+ address-family ipv4 unicast
+  network {spoke.lan_prefix}
+ exit-address-family
+"""
+
+    def vtysh(self, node: str, command: str) -> str:
+        return self.exec_in(node, ["vtysh", "--vty_socket", str(self.node_dir(node) / "frr"), "-c", command]).stdout
+
+    def _start_frr(self, node: str) -> None:
+        """zebra and bgpd in the node's namespace, each with its own pid file, zebra socket and vty
+        socket folder under the node's lab folder (no /etc/frr, no /run/frr)."""
+        d = self.node_dir(node) / "frr"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "zebra.conf").write_text(f"hostname {node}\n")
+        (d / "bgpd.conf").write_text(self.frr_config(node))
+        # The daemons drop to the frr user (its vty group frrvty): the folder is theirs.
+        for path in [d, *d.iterdir()]:
+            shutil.chown(path, "frr", "frr")
+        common = ["-d", "-z", str(d / "zserv.api"), "--vty_socket", str(d), "-P", "0"]
+        self.exec_in(node, [str(FRR / "zebra"), *common, "-f", str(d / "zebra.conf"), "-i", str(d / "zebra.pid"),
+                            "--log", f"file:{d}/zebra.log"])
+        self._wait(lambda: (d / "zserv.api").exists(), 10, f"zebra on {node} did not open its socket")
+        self.exec_in(node, [str(FRR / "bgpd"), *common, "-f", str(d / "bgpd.conf"), "-i", str(d / "bgpd.pid"),
+                            "--log", f"file:{d}/bgpd.log"])
+        self._wait(lambda: (d / "bgpd.pid").exists(), 10, f"bgpd on {node} did not start")
+        for daemon in ("zebra", "bgpd"):
+            self.pids[f"{daemon}-{node}"] = int((d / f"{daemon}.pid").read_text().split()[0])
+        self.save_state()
 
     def _start_spoke(self, spoke: Spoke) -> None:
         config = self.spoke_config(spoke)
@@ -375,8 +462,6 @@ psk = "{self.spoke_psk.get(spoke.node, PSK)}"
                                                          str(config)], "advpnd.log")
         self._wait(lambda: self._answers(spoke.node), 10, f"{spoke.node} did not open its control socket",
                    pid=self.pids[spoke.node])
-        # The other spokes' LANs are reached over the overlay.
-        self.exec_in(spoke.node, ["ip", "route", "replace", "10.1.0.0/16", "dev", "advpnd0"])
 
     def restart_charon(self, node: str) -> None:
         self._start_charon(node)
@@ -479,7 +564,7 @@ psk = "{self.spoke_psk.get(spoke.node, PSK)}"
             if keep_logs:
                 kept = Path("/tmp") / f"advpnd-lab-{self.name}-logs"
                 shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(self.dir, kept, ignore=shutil.ignore_patterns("*.sock", "*.vici", "run"),
+                shutil.copytree(self.dir, kept, ignore=shutil.ignore_patterns("*.sock", "*.vici", "*.vty", "*.api", "run"),
                                 dirs_exist_ok=True)
                 if not quiet:
                     print(f"lab {self.name}: logs kept in {kept}", file=sys.stderr)

@@ -8,20 +8,7 @@
 
 #include <doctest/doctest.h>
 
-#include <deque>
-#include <memory>
-
-#include "agent/spoke_agent.h"
-#include "base/log.h"
-#include "dataplane/in_memory_device.h"
-#include "dataplane/spoke_dataplane.h"
-#include "db/fake_registration_store.h"
-#include "fakes/fake_ipsec_provider.h"
-#include "fakes/fake_loop.h"
-#include "fakes/in_memory_fabric.h"
-#include "node/hub_node.h"
-#include "node/spoke_node.h"
-#include "tests/dataplane/packets.h"
+#include "tests/dataplane/mission.h"
 
 namespace advpnd::dataplane {
 namespace {
@@ -33,95 +20,11 @@ using test::counters_of;
 using test::sequence_of;
 using test::udp_packet;
 using test::UdpSpec;
-
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-
-const IpAddress kHubNbma = ip("203.0.113.1");
-const IpAddress kHubProtocol = ip("10.0.0.1");
-
-struct Hub {
-  Hub(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop) {
-    auto endpoint = fabric.create_endpoint(kHubNbma);
-    REQUIRE(endpoint.ok());
-    transport = std::move(endpoint).value();
-    node::HubNodeConfig config;
-    config.nhs.nbma = kHubNbma;
-    config.nhs.protocol = kHubProtocol;
-    config.dataplane.local_prefixes = {Prefix::of(ip("172.16.0.0"), 16)};  // and the hub's own address
-    assembled = std::make_unique<node::HubNode>(config, node::HubSeams{*transport, store, loop, loop, &device});
-    REQUIRE(assembled->start().ok());
-    server = &assembled->nhs();
-    dataplane = assembled->dataplane();
-  }
-  [[nodiscard]] const hub::RedirectStats& redirects() const { return server->redirect().stats(); }
-
-  std::unique_ptr<fakes::FabricTransport> transport;
-  db::FakeRegistrationStore store;
-  InMemoryDevice device{"hub0", 1476};
-  std::unique_ptr<node::HubNode> assembled;  // the daemon's assembly (node/hub_node.h)
-  hub::NextHopServer* server = nullptr;
-  HubDataplane* dataplane = nullptr;
-};
-
-struct Spoke {
-  Spoke(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress nbma_address, IpAddress protocol_address)
-      : nbma(nbma_address), protocol(protocol_address), provider(loop), device("spoke0", 1476) {
-    auto endpoint = fabric.create_endpoint(nbma);
-    REQUIRE(endpoint.ok());
-    transport = std::move(endpoint).value();
-    agent::SpokeAgentConfig config;
-    config.nhc.nbma = nbma;
-    config.nhc.protocol = protocol;
-    config.nhc.holding_time = 600;
-    config.nhc.jitter = 0.0;
-    config.nhc.servers = {{kHubNbma, kHubProtocol, 0}};
-    config.shortcuts.idle_timeout = 120s;
-    provider.auto_up = true;
-    // The daemon's assembly and wiring (node/spoke_node.h): overlay frames to
-    // the dataplane, the primary NHS as its hub.
-    assembled = std::make_unique<node::SpokeNode>(node::SpokeNodeConfig{config, {}},
-                                             node::SpokeSeams{*transport, provider, loop, loop, &device});
-    agent = &assembled->agent();
-    dataplane = assembled->dataplane();
-    REQUIRE(assembled->start().ok());
-  }
-  std::vector<std::byte> packet_to(const IpAddress& destination, std::uint32_t sequence = 0, std::uint8_t ttl = 64) {
-    UdpSpec spec{protocol, destination, 200, 0xB8};
-    spec.sequence = sequence;
-    spec.ttl = ttl;
-    return udp_packet(spec);
-  }
-
-  IpAddress nbma;
-  IpAddress protocol;
-  std::unique_ptr<fakes::FabricTransport> transport;
-  fakes::FakeIpsecProvider provider;
-  InMemoryDevice device;
-  std::unique_ptr<node::SpokeNode> assembled;
-  agent::SpokeAgent* agent = nullptr;
-  SpokeDataplane* dataplane = nullptr;
-};
-
-// Quiet from the first member on (the hub logs at info as it starts).
-struct QuietLogs {
-  QuietLogs() { log::set_level(log::Level::Error); }
-  ~QuietLogs() { log::set_level(log::Level::Info); }
-};
-
-struct Mission {
-  Mission() : fabric(loop), hub(fabric, loop) {}
-  Spoke& add_spoke(const char* nbma, const char* protocol) {
-    spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol)));
-    return *spokes.back();
-  }
-  void settle() { loop.run_until_idle(); }
-
-  QuietLogs quiet;
-  fakes::FakeLoop loop;
-  fakes::InMemoryFabric fabric;
-  Hub hub;
-  std::deque<std::unique_ptr<Spoke>> spokes;
-};
+using test::ip;
+using test::kHubNbma;
+using test::kHubProtocol;
+using test::Mission;
+using test::Spoke;
 
 TEST_CASE("hub: spoke to spoke is forwarded, reported as a hair-pin, and the source moves to a shortcut") {
   Mission m;

@@ -706,6 +706,12 @@ def errors_total(stats: dict) -> int:
     return total
 
 
+# Scenarios of other files, registered with the same helpers.
+import routing_e2e  # noqa: E402
+
+routing_e2e.register(sys.modules[__name__])
+
+
 def main() -> int:
     global BIN
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

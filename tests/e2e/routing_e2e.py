@@ -1,0 +1,103 @@
+"""End-to-end scenarios of issue #11 (forwarding by the kernel's routes), registered into e2e.py.
+
+    data_centre            h1 (behind spoke1) <-> dc (behind the hub): the hub hands the data centre
+                           to its kernel, the answer comes back through the overlay; advpnd installed
+                           the overlay routes itself (proto 173 "advpnd"), none by hand
+    spoke_restart_routes   spoke1's advpnd killed with SIGKILL and started again: its overlay routes
+                           are back (installed by advpnd, not by hand) and h1 reaches h2 and dc again
+    bgp                    FRR (zebra + bgpd) next to advpnd on the hub and every spoke: iBGP over the
+                           overlay, hub as route reflector; spokes register only their /32 and announce
+                           their LAN. h1 -> h2 goes through the hub, then a shortcut forms for the
+                           BGP-learned LAN (the hub forwards the resolution along its route, s2 answers
+                           with its route's prefix); the direct path is ESP on the WAN capture; h1 -> dc
+"""
+from __future__ import annotations
+
+import time
+
+import signal
+
+ADVPND_PROTO = "173"  # routing/kernel_route.h kAdvpndProtocol
+
+
+def advpnd_routes(e2e, lab, node: str) -> list[str]:
+    out = lab.exec_in(node, ["ip", "-4", "route", "show", "proto", ADVPND_PROTO]).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def register(e2e) -> None:
+    labmod, check, wait_for, ping, run_lab, hub_stats = (e2e.labmod, e2e.check, e2e.wait_for, e2e.ping, e2e.run_lab,
+                                                         e2e.hub_stats)
+
+    @e2e.test
+    def test_data_centre(_=None):
+        """A host behind a spoke reaches the data centre behind the hub and back (hub kernel routes)."""
+        def body(lab, _wan):
+            check(advpnd_routes(e2e, lab, "s1") == ["10.1.0.0/16", "10.9.0.0/24"],
+                  f"s1's overlay routes installed by advpnd: {advpnd_routes(e2e, lab, 's1')}")
+            check(advpnd_routes(e2e, lab, "hub") == ["10.1.0.0/16"],
+                  f"the hub's overlay route installed by advpnd: {advpnd_routes(e2e, lab, 'hub')}")
+            before = hub_stats(lab)["dataplane"]
+            result = ping(lab, "h1", labmod.DC_HOST, count=5)
+            check(result.returncode == 0, f"h1 -> dc: {result.stdout.strip()}")
+            result = ping(lab, "dc", lab.spoke(2).host_address, count=5)
+            check(result.returncode == 0, f"dc -> h2: {result.stdout.strip()}")
+            after = hub_stats(lab)["dataplane"]
+            check(after["by_kernel_route"] - before["by_kernel_route"] >= 5,
+                  f"the hub forwarded by its kernel routes: {before} -> {after}")
+            check(after["drops"]["no-route"] == before["drops"]["no-route"],
+                  f"nothing dropped for want of a route: {after['drops']}")
+        run_lab(body)
+
+    @e2e.test
+    def test_spoke_restart_routes(_=None):
+        """SIGKILL spoke1's advpnd and start it again: its overlay routes come back by themselves."""
+        def body(lab, _wan):
+            check(ping(lab, "h1", lab.spoke(2).host_address).returncode == 0, "h1 -> h2 before the restart")
+            lab.kill("s1", signal.SIGKILL)
+            # The TUN went with the process, and every route through it.
+            wait_for(lambda: advpnd_routes(e2e, lab, "s1") == [], 5, "s1's routes gone with its device")
+            lab.restart_spoke("s1")
+            wait_for(lambda: advpnd_routes(e2e, lab, "s1") == ["10.1.0.0/16", "10.9.0.0/24"], 10,
+                     "s1's overlay routes back after the restart")
+            lab.wait_registered()
+            wait_for(lambda: ping(lab, "h1", lab.spoke(2).host_address, count=1).returncode == 0, 20,
+                     "h1 -> h2 after the restart")
+            check(ping(lab, "h1", labmod.DC_HOST).returncode == 0, "h1 -> dc after the restart")
+        run_lab(body, provider="none")
+
+    @e2e.test
+    def test_bgp(_=None):
+        """BGP over the overlay (FRR): a shortcut forms for a BGP-learned LAN; the data centre by BGP too."""
+        def bgp_route(lab, node: str, prefix: str) -> bool:
+            out = lab.exec_in(node, ["ip", "-4", "route", "show", prefix, "proto", "bgp"]).stdout
+            return prefix in out
+
+        def body(lab, wan):
+            s1, s2 = lab.spoke(1), lab.spoke(2)
+            registered = sorted(f"{b['protocol']}/{b['prefix_len']}" for b in lab.registrations())
+            check(all(r.endswith("/32") for r in registered), f"spokes registered only their /32: {registered}")
+            wait_for(lambda: bgp_route(lab, "s1", s2.lan_prefix), 40, "s1 learned s2's LAN by BGP")
+            wait_for(lambda: bgp_route(lab, "s1", labmod.DC_PREFIX), 10, "s1 learned the data centre by BGP")
+            wait_for(lambda: bgp_route(lab, "hub", s2.lan_prefix), 10, "the hub learned s2's LAN by BGP")
+            before = e2e.hairpins(lab)
+            check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "first ping h1 -> h2 failed")
+            check(e2e.hairpins(lab) > before, "the first packet did not go through the hub")
+            wait_for(lambda: e2e.active_shortcut(lab, "s1", s2.lan_prefix), 15,
+                     f"no shortcut on s1 for the BGP-learned {s2.lan_prefix}")
+            switched = time.time()
+            before = e2e.hairpins(lab)
+            result = ping(lab, "h1", s2.host_address, count=10, interval=0.1)
+            check(result.returncode == 0, f"pings over the shortcut failed: {result.stdout}")
+            check(e2e.hairpins(lab) == before, "traffic still hair-pins through the hub after the switch")
+            result = ping(lab, "h1", labmod.DC_HOST, count=3)
+            check(result.returncode == 0, f"h1 -> dc by the BGP route failed: {result.stdout}")
+            frames = wan.stop()
+            pair = {s1.nbma, s2.nbma}
+            direct = [f for f in frames if {f["src"], f["dst"]} == pair and f["time"] > switched]
+            esp = [f for f in direct if f.get("kind") == "esp"]
+            check(len(esp) >= 20, f"only {len(esp)} ESP frames between s1 and s2 for 10 pings")
+            check(not [f for f in frames if f["proto"] == 47], "clear GRE on the WAN")
+            print(f"registered: {registered}; shortcut {s2.lan_prefix} on s1; ESP s1<->s2 after the switch: "
+                  f"{len(esp)}")
+        run_lab(body, capture=True, routing="bgp")
