@@ -60,8 +60,8 @@ int run_hub(const std::string& config_path) {
   }
   // The overlay: the hub's own device, and spoke-to-spoke forwarding that
   // tells the redirect policy of every hair-pin.
-  auto device =
-      open_overlay(**loop, config->tun_name, config->nhs.protocol, config->overlay_prefix_length, config->tunnel_mtu);
+  auto device = open_overlay(**loop, config->tun_name, config->nhs.protocol, config->nhs.overlay_prefix_length,
+                             config->tunnel_mtu);
   if (!device) {
     log::error(kLog, device.error());
     return 1;
@@ -85,9 +85,11 @@ int run_hub(const std::string& config_path) {
       return;
     }
     if (reloaded->nhs.nbma != config->nhs.nbma || reloaded->nhs.protocol != config->nhs.protocol ||
+        reloaded->nhs.overlay_prefix_length != config->nhs.overlay_prefix_length ||
         reloaded->gre_key != config->gre_key || reloaded->database != config->database ||
         reloaded->control_socket != config->control_socket) {
-      log::warning(kLog, "SIGHUP: addresses, GRE key, database and control socket change only on restart");
+      log::warning(
+          kLog, "SIGHUP: addresses, the overlay subnet, GRE key, database and control socket change only on restart");
     }
     log::set_level(reloaded->log_level);
     hub.reload(hub_node_config(*reloaded));
@@ -98,9 +100,8 @@ int run_hub(const std::string& config_path) {
     return 1;
   }
 
-  auto control = open_control(
-      **loop, config->control_socket,
-      [&hub, counters = transport->get()](std::string_view command) {
+  auto control =
+      open_control(**loop, config->control_socket, [&hub, counters = transport->get()](std::string_view command) {
         return hub_control(hub.nhs(), command, counters, hub.dataplane());
       });
   if (!control) {
