@@ -28,16 +28,16 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
     config.tun_name = *v;
   }
   if (auto v = in.integer("hub", "overlay_prefix_length", 1, 32)) {
-    config.overlay_prefix_length = static_cast<std::uint8_t>(*v);
+    nhs.overlay_prefix_length = static_cast<std::uint8_t>(*v);
   }
   if (auto v = in.string("hub", "database")) config.database = *v;
   if (auto v = in.string("hub", "control_socket")) config.control_socket = *v;
   config.metrics_listen = in.listen_address("hub", "metrics_listen");
   if (auto v = in.choice("hub", "log_level", {"debug", "info", "warning", "error"})) {
-    config.log_level = *v == "debug" ? log::Level::Debug
+    config.log_level = *v == "debug"     ? log::Level::Debug
                        : *v == "warning" ? log::Level::Warning
-                       : *v == "error" ? log::Level::Error
-                                       : log::Level::Info;
+                       : *v == "error"   ? log::Level::Error
+                                         : log::Level::Info;
   }
   if (auto v = in.choice("hub", "dialect", {"cisco", "frr"})) {
     nhs.dialect = *v == "frr" ? nhrp::Dialect::Frr : nhrp::Dialect::Cisco;
@@ -55,6 +55,13 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
   }
   if (auto v = in.number("registration", "rate_per_second", 0.001, 1e6)) nhs.registration_rate.per_second = *v;
   if (auto v = in.number("registration", "rate_burst", 1, 1e6)) nhs.registration_rate.burst = *v;
+  if (auto v = in.integer("registration", "max_cies_per_request", 1, 255)) {
+    nhs.max_cies_per_request = static_cast<std::size_t>(*v);
+  }
+  if (auto v = in.integer("registration", "max_bindings_per_spoke", 1, 1'000'000)) {
+    nhs.max_bindings_per_spoke = static_cast<std::size_t>(*v);
+  }
+  if (auto v = in.boolean("registration", "allow_lan_prefixes")) nhs.allow_lan_prefixes = *v;
   if (auto v = in.integer("registration", "sweep_interval", 1, 3600)) nhs.sweep_interval = std::chrono::seconds(*v);
 
   if (auto v = in.string("authentication", "password")) {
@@ -73,7 +80,8 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
     config.store.synchronous = *v == "normal" ? db::Synchronous::Normal : db::Synchronous::Full;
   }
   if (auto v = in.integer("store", "audit_retention_days", 1, 3650)) nhs.audit_retention_s = *v * 24 * 3600;
-  if (auto v = in.integer("store", "busy_timeout_ms", 0, 10000)) config.store.busy_timeout = std::chrono::milliseconds(*v);
+  if (auto v = in.integer("store", "busy_timeout_ms", 0, 10000))
+    config.store.busy_timeout = std::chrono::milliseconds(*v);
 
   read_routing(in, config.routing);
 

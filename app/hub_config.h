@@ -48,8 +48,7 @@ struct ConfigErrors {
 struct HubDaemonConfig {
   hub::NhsConfig nhs;
   std::optional<std::uint32_t> gre_key;
-  std::string tun_name = "advpnd0";         // the hub's overlay device
-  std::uint8_t overlay_prefix_length = 24;  // the tunnel subnet, e.g. 10.0.0.0/24
+  std::string tun_name = "advpnd0";  // the hub's overlay device
   std::uint16_t tunnel_mtu = 1400;
   std::string database = "/var/lib/advpnd/hub.db";
   std::string control_socket = kDefaultHubSocket;

@@ -120,6 +120,13 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
         .field("store_healthy", nhs.store_healthy())
         .field("refreshes_unchanged", s.refreshes_unchanged)
         .field("resolvers_untracked", s.resolvers_untracked)
+        .key("refused")
+        .begin_object()
+        .field("oversize_requests", s.refused_oversize)
+        .field("rate_limited", s.refused_rate)
+        .field("spoke_limit", s.refused_spoke_limit)
+        .field("policy", s.refused_policy)
+        .end_object()
         .field("data_frames_ignored", s.data_frames_ignored)
         .key("redirect")
         .begin_object()
@@ -136,6 +143,9 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   std::string out = packet_count_tables(s.received, s.sent, s.errors);
   out += "\nregistrations " + std::to_string(nhs.cache().size()) + ", commits " + std::to_string(s.commits) + " (" +
          std::to_string(s.commit_failures) + " failed), store " + (nhs.store_healthy() ? "healthy" : "FAILING") + "\n";
+  out += "refused: " + std::to_string(s.refused_oversize) + " oversize requests, " + std::to_string(s.refused_rate) +
+         " CIEs rate-limited, " + std::to_string(s.refused_spoke_limit) + " past the per-spoke limit, " +
+         std::to_string(s.refused_policy) + " by the address policy\n";
   out += "redirect: " + std::to_string(r.hairpins) + " hair-pins, " + std::to_string(r.indications_sent) +
          " indications sent, " + std::to_string(r.rate_limited) + " rate-limited\n";
   if (transport != nullptr) out += transport_stats_line(transport->stats());

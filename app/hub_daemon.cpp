@@ -49,8 +49,8 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
   }
   // The overlay: the hub's own device, and (below) spoke-to-spoke forwarding
   // that tells the redirect policy of every hair-pin.
-  auto device =
-      open_overlay(**loop, config->tun_name, config->nhs.protocol, config->overlay_prefix_length, config->tunnel_mtu);
+  auto device = open_overlay(**loop, config->tun_name, config->nhs.protocol, config->nhs.overlay_prefix_length,
+                             config->tunnel_mtu);
   if (!device) {
     log::error(kLog, device.error());
     return 1;

@@ -34,11 +34,12 @@ struct TokenCount {
       updated = now;
     }
   }
-  // Takes one token if there is one (after refilling up to `now`).
-  bool take(const TokenRate& rate, MonotonicTime now) {
+  // Takes `count` tokens if there are that many (after refilling up to
+  // `now`); otherwise takes none.
+  bool take(const TokenRate& rate, MonotonicTime now, double count = 1.0) {
     refill(rate, now);
-    if (tokens < 1.0) return false;
-    tokens -= 1.0;
+    if (tokens < count) return false;
+    tokens -= count;
     return true;
   }
 };
@@ -72,14 +73,15 @@ class KeyedTokenBucket {
   void set_rate(TokenRate rate) { rate_ = rate; }
   [[nodiscard]] const TokenRate& rate() const { return rate_; }
 
-  // Takes one token for `key` at `now`; false when the bucket is empty.
-  bool try_take(const Key& key, MonotonicTime now) {
+  // Takes `count` tokens for `key` at `now`, all or none; false when the
+  // bucket holds fewer (the hub's registrations cost one per CIE).
+  bool try_take(const Key& key, MonotonicTime now, double count = 1.0) {
     auto it = buckets_.find(key);
     if (it == buckets_.end()) {
       if (buckets_.size() >= max_keys_ && !evict_full(now)) return false;
       it = buckets_.emplace(key, TokenCount{rate_.burst, now}).first;
     }
-    return it->second.take(rate_, now);
+    return it->second.take(rate_, now, count);
   }
 
   [[nodiscard]] std::size_t size() const { return buckets_.size(); }

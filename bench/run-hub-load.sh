@@ -27,6 +27,7 @@ for run in $(seq "$runs"); do
 [hub]
 nbma_address = "127.0.0.1"
 protocol_address = "10.0.0.1"
+overlay_prefix_length = 8   # the simulated spokes live in 10.64.0.0/10
 database = "$work/hub.db"
 control_socket = "$work/hub.sock"
 log_level = "${LOG_LEVEL:-info}"

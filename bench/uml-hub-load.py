@@ -74,8 +74,10 @@ class BenchSetup:
 
 
 def hub_toml(work: str, log_level: str) -> str:
-    # As bench/run-hub-load.sh: the defaults of everything else.
+    # As bench/run-hub-load.sh: the defaults of everything else; hub_load's
+    # spokes live in 10.64.0.0/10, inside the overlay subnet they must use.
     return (f'[hub]\nnbma_address = "{HUB_NBMA}"\nprotocol_address = "{HUB_PROTOCOL}"\n'
+            f'overlay_prefix_length = 8\n'
             f'database = "{work}/hub.db"\ncontrol_socket = "{work}/hub.sock"\nlog_level = "{log_level}"\n')
 
 

@@ -12,8 +12,18 @@ void erase_key(std::vector<db::BindingKey>& keys, const db::BindingKey& key) {
 }  // namespace
 
 void BindingCache::upsert(const db::Binding& binding) {
-  const auto [it, inserted] = bindings_.insert_or_assign(binding.key, binding);
-  if (!inserted) return;  // same key: indexes already point at it
+  auto it = bindings_.find(binding.key);
+  if (it != bindings_.end()) {
+    // Same key: the indexes already point at it; the spoke may have moved (NAT).
+    if (it->second.post_nat_nbma != binding.post_nat_nbma) {
+      uncount_post_nat(it->second.post_nat_nbma);
+      ++per_post_nat_[binding.post_nat_nbma];
+    }
+    it->second = binding;
+    return;
+  }
+  bindings_.emplace(binding.key, binding);
+  ++per_post_nat_[binding.post_nat_nbma];
   index_for(binding.key.prefix_len)[binding.key.protocol.masked(binding.key.prefix_len)].push_back(binding.key);
   by_nbma_[binding.key.nbma].push_back(binding.key);
 }
@@ -34,12 +44,19 @@ void BindingCache::unindex(const db::BindingKey& key) {
   }
 }
 
+void BindingCache::uncount_post_nat(const IpAddress& post_nat_nbma) {
+  if (auto slot = per_post_nat_.find(post_nat_nbma); slot != per_post_nat_.end() && --slot->second == 0) {
+    per_post_nat_.erase(slot);
+  }
+}
+
 std::optional<db::Binding> BindingCache::remove(const db::BindingKey& key) {
   auto it = bindings_.find(key);
   if (it == bindings_.end()) return std::nullopt;
   db::Binding removed = std::move(it->second);
   bindings_.erase(it);
   unindex(key);
+  uncount_post_nat(removed.post_nat_nbma);
   return removed;
 }
 
@@ -47,6 +64,7 @@ void BindingCache::clear() {
   bindings_.clear();
   by_prefix_.clear();
   by_nbma_.clear();
+  per_post_nat_.clear();
 }
 
 const db::Binding* BindingCache::find(const db::BindingKey& key) const {
@@ -73,6 +91,35 @@ std::vector<const db::Binding*> BindingCache::find_nbma(const IpAddress& nbma) c
     for (const auto& key : slot->second) {
       if (const db::Binding* binding = find(key)) out.push_back(binding);
     }
+  }
+  return out;
+}
+
+std::size_t BindingCache::count_post_nat(const IpAddress& post_nat_nbma) const {
+  auto slot = per_post_nat_.find(post_nat_nbma);
+  return slot == per_post_nat_.end() ? 0 : slot->second;
+}
+
+std::vector<const db::Binding*> BindingCache::overlapping(const IpAddress& prefix, std::uint8_t prefix_len) const {
+  std::vector<const db::Binding*> out;
+  // Covering or equal: one index lookup per shorter (or equal) length.
+  for (const auto& [length, level] : by_prefix_) {
+    if (length > prefix_len) continue;
+    auto slot = level.find(prefix.masked(length));
+    if (slot == level.end()) continue;
+    for (const auto& key : slot->second) {
+      if (key.protocol.size() != prefix.size()) continue;
+      if (const db::Binding* binding = find(key)) out.push_back(binding);
+    }
+  }
+  // More specific: the keys order by protocol address first, so those
+  // inside the prefix are one contiguous run of the map.
+  const IpAddress first = prefix.masked(prefix_len);
+  for (auto it = bindings_.lower_bound(db::BindingKey{first, 0, IpAddress{}});
+       it != bindings_.end() && it->first.protocol.size() == prefix.size() &&
+       it->first.protocol.shares_prefix(first, prefix_len);
+       ++it) {
+    if (it->first.prefix_len > prefix_len) out.push_back(&it->second);
   }
   return out;
 }

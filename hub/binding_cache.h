@@ -28,10 +28,14 @@ class BindingCache {
 
   [[nodiscard]] const db::Binding* find(const db::BindingKey& key) const;
   // Every binding of this protocol address and prefix (one per NBMA).
-  [[nodiscard]] std::vector<const db::Binding*> find_address(const IpAddress& protocol,
-                                                             std::uint8_t prefix_len) const;
+  [[nodiscard]] std::vector<const db::Binding*> find_address(const IpAddress& protocol, std::uint8_t prefix_len) const;
   // Every binding registered from this claimed NBMA address.
   [[nodiscard]] std::vector<const db::Binding*> find_nbma(const IpAddress& nbma) const;
+  // How many bindings were registered from this outer (post-NAT) NBMA.
+  [[nodiscard]] std::size_t count_post_nat(const IpAddress& post_nat_nbma) const;
+  // Every binding whose prefix overlaps prefix/prefix_len: covers it, equals
+  // it, or lies inside it (the address policy's check, issue #12).
+  [[nodiscard]] std::vector<const db::Binding*> overlapping(const IpAddress& prefix, std::uint8_t prefix_len) const;
   // The most specific unexpired binding whose prefix covers `target`
   // (expires_at > now); among equals, the one registered last.
   [[nodiscard]] const db::Binding* longest_match(const IpAddress& target, std::int64_t now) const;
@@ -44,10 +48,12 @@ class BindingCache {
   // Index per prefix length (0..128): masked prefix -> keys of that prefix.
   std::unordered_map<IpAddress, Keys>& index_for(std::uint8_t prefix_len) { return by_prefix_[prefix_len]; }
   void unindex(const db::BindingKey& key);
+  void uncount_post_nat(const IpAddress& post_nat_nbma);
 
   std::map<db::BindingKey, db::Binding> bindings_;
   std::map<std::uint8_t, std::unordered_map<IpAddress, Keys>, std::greater<>> by_prefix_;
   std::unordered_map<IpAddress, Keys> by_nbma_;
+  std::unordered_map<IpAddress, std::size_t> per_post_nat_;
 };
 
 }  // namespace advpnd::hub

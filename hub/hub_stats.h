@@ -19,6 +19,12 @@ struct HubStats : nhrp::PacketStats {
   // Resolution answers whose requester could not be remembered for a purge
   // (the resolver table is full).
   std::uint64_t resolvers_untracked = 0;
+  // Trust (issue #12): registrations refused by the hub's limits and address
+  // policy (each also audited, AuditKind::Refused, and logged, throttled).
+  std::uint64_t refused_oversize = 0;     // requests with more than max_cies_per_request CIEs
+  std::uint64_t refused_rate = 0;         // CIEs past the per-source token bucket (not audited)
+  std::uint64_t refused_spoke_limit = 0;  // CIEs past max_bindings_per_spoke
+  std::uint64_t refused_policy = 0;       // CIEs outside the address policy
 };
 
 }  // namespace advpnd::hub

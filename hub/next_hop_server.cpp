@@ -66,9 +66,11 @@ Status<std::string> NextHopServer::start() {
 void NextHopServer::reconfigure(const NhsConfig& config) {
   const IpAddress nbma = config_.nbma;
   const IpAddress protocol = config_.protocol;
+  const std::uint8_t overlay_prefix_length = config_.overlay_prefix_length;
   config_ = config;
   config_.nbma = nbma;  // addresses are bound to the socket and the store: restart to change them
   config_.protocol = protocol;
+  config_.overlay_prefix_length = overlay_prefix_length;  // and the overlay device's
   redirect_.reconfigure(config_.redirect, sender());
   registration_rate_.set_rate(config_.registration_rate);
   sweep_timer_->arm(config_.sweep_interval);

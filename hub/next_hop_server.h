@@ -132,6 +132,26 @@ class NextHopServer {
 
   void handle(const NbmaFrame& frame, nhrp::Packet& packet);
   void handle_registration(const NbmaFrame& frame, const nhrp::Packet& request);
+  // One CIE of a Registration Request (RFC 2332 5.2.3, 5.2.4): decides, and
+  // stages the binding or sets the refusal's code in `cie`.
+  void register_cie(const NbmaFrame& frame, const nhrp::Packet& request, nhrp::Cie& cie, std::int64_t now,
+                    const std::optional<std::string>& request_refused);
+  void refuse_cie(const NbmaFrame& frame, const nhrp::Packet& request, nhrp::Cie& cie, const db::BindingKey& key,
+                  nhrp::CieCode code, const std::string& reason);
+  void refuse_oversize(const NbmaFrame& frame, const nhrp::Packet& request, std::vector<nhrp::Cie>& answers);
+
+  // Trust (issue #12, registration_policy.cpp): the hub's address policy.
+  // Each returns why the registration is refused, nullopt when it may go on.
+  // The request's own (source) protocol address.
+  [[nodiscard]] std::optional<std::string> source_refusal(const nhrp::Packet& request) const;
+  // What this protocol address and prefix may be, whoever registers it.
+  [[nodiscard]] std::optional<std::string> address_refusal(const IpAddress& protocol, std::uint8_t prefix) const;
+  // A prefix overlapping one that another spoke holds (unexpired, as it
+  // will be once every batch commits); the same spoke's are its own business.
+  [[nodiscard]] std::optional<std::string> overlap_refusal(const db::BindingKey& key, const IpAddress& outer,
+                                                           std::int64_t now) const;
+  // Bindings of one outer (post-NAT) NBMA source once every batch commits.
+  [[nodiscard]] std::size_t bindings_of_source(const IpAddress& outer) const;
   void handle_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
   void handle_resolution_reply(const NbmaFrame& frame, const nhrp::Packet& reply);
   void handle_purge_request(const NbmaFrame& frame, const nhrp::Packet& request);
@@ -150,10 +170,11 @@ class NextHopServer {
   struct Batch {
     std::map<db::BindingKey, std::optional<db::Binding>> after;  // nullopt: removed
     std::vector<PendingReply> replies;
-    std::vector<db::Binding> gone;                 // removed or replaced: purge their resolvers after commit
-    std::vector<std::string> log;                  // "registered ..." lines: logged once the batch is durable
-    std::ptrdiff_t delta = 0;                      // bindings added (+) or removed (-): the capacity check
-    std::optional<Status<db::StoreError>> result;  // the commit's, once known
+    std::vector<db::Binding> gone;  // removed or replaced: purge their resolvers after commit
+    std::vector<std::string> log;   // "registered ..." lines: logged once the batch is durable
+    std::ptrdiff_t delta = 0;       // bindings added (+) or removed (-): the capacity check
+    std::unordered_map<IpAddress, std::ptrdiff_t> per_source;  // the same per post-NAT NBMA (issue #12)
+    std::optional<Status<db::StoreError>> result;              // the commit's, once known
   };
   void on_commit_done(const Status<db::StoreError>& status);
   void finish_ready_batches();
@@ -162,6 +183,8 @@ class NextHopServer {
   // The newest uncommitted state of `key` (open batch, then in-flight ones,
   // newest first); nullptr when no batch touches it.
   [[nodiscard]] const std::optional<db::Binding>* staged_state(const db::BindingKey& key) const;
+  // The binding of `key` once every batch commits; nullptr when there is none.
+  [[nodiscard]] const db::Binding* effective_binding(const db::BindingKey& key) const;
   [[nodiscard]] bool present_after_batches(const db::BindingKey& key) const;
   [[nodiscard]] std::ptrdiff_t bindings_after_batches() const;
   // Unix seconds advanced by the monotonic clock (see the top comment).

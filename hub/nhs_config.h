@@ -9,15 +9,15 @@
 #include <string>
 
 #include "base/ip_address.h"
-#include "hub/redirect_policy.h"
 #include "base/token_bucket.h"
+#include "hub/redirect_policy.h"
 #include "nhrp/builders.h"
 
 namespace advpnd::hub {
 
 struct NhsConfig {
-  IpAddress nbma;      // this hub's NBMA (underlay) address
-  IpAddress protocol;  // this hub's tunnel (overlay) address
+  IpAddress nbma;         // this hub's NBMA (underlay) address
+  IpAddress protocol;     // this hub's tunnel (overlay) address
   std::uint16_t mtu = 0;  // advertised in Responder and transit CIEs; 0 = default
   // Holding time granted: the client's, bounded by max; `default` when the client sends 0.
   std::uint16_t max_holding_time = 7200;
@@ -25,10 +25,27 @@ struct NhsConfig {
   // RFC/Cisco: a unique binding refuses another NBMA with code 14 until it
   // expires. true: FRR-style, the newer registration replaces it (mixed networks).
   bool unique_overwrite = false;
-  std::optional<std::string> auth_password;  // Cisco cleartext, <= 8 bytes
+  std::optional<std::string> auth_password;      // Cisco cleartext, <= 8 bytes
   nhrp::Dialect dialect = nhrp::Dialect::Cisco;  // what replies look like
   std::size_t max_registrations = 200000;
-  TokenRate registration_rate{10.0, 20.0};  // per outer NBMA source
+  // Tokens per outer NBMA source; a Registration Request takes one per CIE
+  // (issue #12: a limit on requests let one request carry a flood).
+  TokenRate registration_rate{10.0, 20.0};
+  // Trust (issue #12), what one spoke may register. A refusal is answered
+  // with CIE code 4, Administratively Prohibited (RFC 2332 5.2.0.1), holding
+  // time 0, counted (HubStats) and audited (AuditKind::Refused).
+  // The overlay subnet, protocol/overlay_prefix_length: a spoke's own
+  // (host) address must lie in it; a LAN prefix must not overlap it.
+  std::uint8_t overlay_prefix_length = 24;
+  // A request with more CIEs is refused as a whole.
+  std::size_t max_cies_per_request = 8;
+  // Bindings per spoke, i.e. per outer (post-NAT) NBMA source: the address
+  // the hub hears a spoke from and sends to, which a claimed NBMA cannot
+  // forge. A CIE that would add one more is refused; refreshes never are.
+  std::size_t max_bindings_per_spoke = 16;
+  // CIEs with a prefix shorter than a host (RFC 2332 5.2.1: the networks
+  // behind a spoke). Never one overlapping a prefix another spoke holds.
+  bool allow_lan_prefixes = true;
   std::size_t rate_limit_max_sources = 262144;
   RedirectConfig redirect;
   std::chrono::seconds sweep_interval{5};

@@ -51,6 +51,64 @@ TEST_CASE("config: deploy/hub.toml loads with the documented values") {
   CHECK(config->nhs.max_holding_time == 7200);
   CHECK_FALSE(config->nhs.unique_overwrite);
   CHECK(config->nhs.redirect.rate.per_second == doctest::Approx(4.0 / 60.0));
+  CHECK(config->nhs.overlay_prefix_length == 24);
+  CHECK(config->nhs.max_cies_per_request == 8);
+  CHECK(config->nhs.max_bindings_per_spoke == 16);
+  CHECK(config->nhs.allow_lan_prefixes);
+}
+
+struct BadCase {
+  const char* name;
+  std::string text;
+  std::size_t line;
+  const char* key;
+};
+
+const char* kMinimalHub = R"([hub]
+nbma_address = "203.0.113.1"
+protocol_address = "10.0.0.1"
+overlay_prefix_length = 16
+
+[registration]
+)";
+
+TEST_CASE("config: the hub's registration limits and address policy (issue #12)") {
+  test::TempFile file(".toml");
+  auto config = load_hub_config(write_config(file, std::string(kMinimalHub) + R"(max_cies_per_request = 2
+max_bindings_per_spoke = 100
+allow_lan_prefixes = false
+)"));
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().to_string()));
+  CHECK(config->nhs.overlay_prefix_length == 16);
+  CHECK(config->nhs.max_cies_per_request == 2);
+  CHECK(config->nhs.max_bindings_per_spoke == 100);
+  CHECK_FALSE(config->nhs.allow_lan_prefixes);
+
+  const std::vector<BadCase> cases{
+      {"no CIEs at all", std::string(kMinimalHub) + "max_cies_per_request = 0\n", 7,
+       "registration.max_cies_per_request"},
+      {"more CIEs than a packet holds", std::string(kMinimalHub) + "max_cies_per_request = 256\n", 7,
+       "registration.max_cies_per_request"},
+      {"negative limit", std::string(kMinimalHub) + "max_bindings_per_spoke = -1\n", 7,
+       "registration.max_bindings_per_spoke"},
+      {"limit as text", std::string(kMinimalHub) + "max_bindings_per_spoke = \"16\"\n", 7,
+       "registration.max_bindings_per_spoke"},
+      {"not a boolean", std::string(kMinimalHub) + "allow_lan_prefixes = \"yes\"\n", 7,
+       "registration.allow_lan_prefixes"},
+      {"misspelt", std::string(kMinimalHub) + "allow_lan_prefix = true\n", 7, "registration.allow_lan_prefix"},
+  };
+  for (const BadCase& bad : cases) {
+    CAPTURE(bad.name);
+    test::TempFile bad_file(".toml");
+    const std::string path = write_config(bad_file, bad.text);
+    auto loaded = load_hub_config(path);
+    REQUIRE_FALSE(loaded.ok());
+    REQUIRE(loaded.error().errors.size() == 1);
+    CHECK(loaded.error().first().file == path);
+    CHECK(loaded.error().first().line == bad.line);
+    CHECK(loaded.error().first().key == bad.key);
+    CHECK(loaded.error().to_string().find(path + ":" + std::to_string(bad.line) + ": " + bad.key) == 0);
+  }
 }
 
 TEST_CASE("config: several NHSs, local prefixes, authentication and shortcuts") {
@@ -79,13 +137,6 @@ idle_timeout = 30
   CHECK(config->provider == ProviderKind::None);
 }
 
-struct BadCase {
-  const char* name;
-  std::string text;
-  std::size_t line;
-  const char* key;
-};
-
 TEST_CASE("config: mistakes name the file, the line and the key") {
   const std::vector<BadCase> cases{
       {"unknown key", std::string(kMinimalSpoke) + "idle = 3\n", 10, "ipsec.idle"},
@@ -94,22 +145,25 @@ nbma_address = "198.51.100.300"
 protocol_address = "10.0.0.2"
 [[nhs]]
 nbma_address = "203.0.113.1"
-)", 2, "spoke.nbma_address"},
+)",
+       2, "spoke.nbma_address"},
       {"nhs without address", R"([spoke]
 nbma_address = "198.51.100.2"
 protocol_address = "10.0.0.2"
 [[nhs]]
 priority = 1
-)", 4, "nhs[0].nbma_address"},
-      {"priority out of range", std::string(kMinimalSpoke) + "[[nhs]]\nnbma_address = \"203.0.113.9\"\npriority = 300\n",
-       12, "nhs[1].priority"},
+)",
+       4, "nhs[0].nbma_address"},
+      {"priority out of range",
+       std::string(kMinimalSpoke) + "[[nhs]]\nnbma_address = \"203.0.113.9\"\npriority = 300\n", 12, "nhs[1].priority"},
       {"bad prefix", R"([spoke]
 nbma_address = "198.51.100.2"
 protocol_address = "10.0.0.2"
 local_prefixes = ["192.168.2.0/40"]
 [[nhs]]
 nbma_address = "203.0.113.1"
-)", 4, "spoke.local_prefixes"},
+)",
+       4, "spoke.local_prefixes"},
       {"password too long", std::string(kMinimalSpoke) + "[authentication]\npassword = \"ninechars\"\n", 11,
        "authentication.password"},
       {"unknown section", std::string(kMinimalSpoke) + "[dataplane]\nx = 1\n", 10, "dataplane"},

@@ -46,16 +46,19 @@ struct SimSpoke {
     REQUIRE(bytes.ok());
     REQUIRE(endpoint->send(kHubNbma, nhrp::kGreProtocolNhrp, *bytes, 0xC0).ok());
   }
-  void register_with_hub(std::uint32_t request_id, std::uint8_t prefix_length = 32, IpAddress as = {}) {
+  // `lan`: the CIE registers that prefix (the networks behind the spoke)
+  // instead of the spoke's own address; the request still comes from it.
+  void register_with_hub(std::uint32_t request_id, std::uint8_t prefix_length = 32, IpAddress lan = {}) {
     nhrp::RegistrationRequestSpec spec;
     spec.sender = sender();
-    if (!as.empty()) spec.sender.protocol = as;
     spec.nhs_protocol = kHubProtocol;
     spec.nhs_nbma = kHubNbma;
     spec.request_id = request_id;
     spec.holding_time = 600;
     spec.prefix_length = prefix_length;
-    send(nhrp::build_registration_request(spec));
+    nhrp::Packet request = nhrp::build_registration_request(spec);
+    if (!lan.empty()) request.cies.at(0).protocol = lan;
+    send(request);
   }
   void resolve(const IpAddress& target, std::uint32_t request_id) {
     nhrp::ResolutionRequestSpec spec;
@@ -177,7 +180,7 @@ TEST_CASE("fabric: a request for a spoke's LAN is forwarded to it and its reply 
   b.register_with_hub(2, 24, ip("192.168.2.1"));  // b serves 192.168.2.0/24
   net.run();
   (void)a.take();
-  (void)b.take();
+  CHECK(b.take().cies.at(0).code == nhrp::CieCode::Success);
 
   a.resolve(ip("192.168.2.20"), 7);
   net.run();

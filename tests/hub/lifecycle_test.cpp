@@ -14,7 +14,8 @@ using nhrp::CieCode;
 using namespace std::chrono_literals;
 
 Spoke numbered_spoke(std::uint8_t i) {
-  return station(IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)), IpAddress::v4(10, 0, 1, i),
+  return station(IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)),
+                 IpAddress::v4(10, 0, 0, static_cast<std::uint8_t>(100 + i)),
                  IpAddress::v4(198, 51, 100, static_cast<std::uint8_t>(100 + i)));
 }
 

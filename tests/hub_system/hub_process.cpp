@@ -57,6 +57,9 @@ std::string HubProcess::config_text(const HubSettings& settings) const {
   text += "database = " + toml_string(database_path_) + "\n";
   text += "control_socket = " + toml_string(socket_path_) + "\n";
   text += "log_level = " + toml_string(settings.log_level) + "\n";
+  // The simulated spokes of the tests and storms live anywhere in 10.0.0.0/8:
+  // that is the overlay subnet their registrations must lie in (issue #12).
+  text += "overlay_prefix_length = 8\n";
   if (settings.metrics_listen) text += "metrics_listen = " + toml_string(*settings.metrics_listen) + "\n";
   text += "\n[registration]\n";
   text += "max_holding_time = 7200\n";

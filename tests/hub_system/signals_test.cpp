@@ -105,7 +105,10 @@ TEST_CASE("hub system: SIGHUP names every changed key that needs a restart, and 
   SpokeWire wire;
   register_three(wire);
   std::string changed = hub.config_text({});
-  changed.replace(changed.find("[hub]\n"), 6, "[hub]\ntun_name = \"advpnd9\"\noverlay_prefix_length = 16\n");
+  changed.replace(changed.find("[hub]\n"), 6, "[hub]\ntun_name = \"advpnd9\"\n");
+  const std::string overlay = "overlay_prefix_length = 8\n";  // HubProcess's
+  REQUIRE(changed.find(overlay) != std::string::npos);
+  changed.replace(changed.find(overlay), overlay.size(), "overlay_prefix_length = 16\n");
   hub.write_config(changed + "\n[store]\nsynchronous = \"normal\"\n");
   hub.send_signal(SIGHUP);
   REQUIRE_MESSAGE(hub.wait_for_log("configuration reloaded", kReplyTimeout), hub.log());

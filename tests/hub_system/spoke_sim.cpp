@@ -12,8 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "nhrp/gre.h"
 #include "base/ipv4_header.h"
+#include "nhrp/gre.h"
 #include "tests/hub_system/hub_process.h"
 
 namespace advpnd::test {
