@@ -7,7 +7,9 @@
 # then the store's file sizes after the run (hub.db and its WAL, issue #10:
 # the WAL must stay bounded while the hub runs).
 #
-#   [LOG_LEVEL=info] bench/run-hub-load.sh [SPOKES] [RUNS] [RATE]   defaults 100000 5 50000
+#   [LOG_LEVEL=info] [WINDOW=N] bench/run-hub-load.sh [SPOKES] [RUNS] [RATE]   defaults 100000 5 50000
+# WINDOW: registrations outstanding at once (hub_load's --window, 4096 by default);
+# RATE 0: the storm only, no resolution phase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spokes=${1:-100000}
@@ -35,7 +37,8 @@ TOML
   ip netns exec "$ns" "$bin/app/advpnd" hub --config "$work/hub.toml" 2>"$work/hub.log" &
   hub=$!
   for _ in $(seq 50); do [ -S "$work/hub.sock" ] && break; sleep 0.1; done
-  ip netns exec "$ns" "$bin/bench/hub_load" --spokes "$spokes" --resolutions $((rate * 5)) --rate "$rate" \
+  ip netns exec "$ns" "$bin/bench/hub_load" --spokes "$spokes" --resolutions $((rate * 5)) --rate "$((rate > 0 ? rate : 1))" \
+    ${WINDOW:+--window "$WINDOW"} \
     --hub-pid "$hub" --timeout 120 || echo "{\"run\": $run, \"failed\": true}"
   echo "{\"run\": $run, \"db_bytes\": $(stat -c %s "$work/hub.db"), \"wal_bytes\": $(stat -c %s "$work/hub.db-wal" 2>/dev/null || echo 0)}"
   kill "$hub"; wait "$hub" || true

@@ -22,6 +22,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 scripts/install-deps.sh
+echo "demo: building advpnd and advpnctl (the first build takes a few minutes on 2 cores)"
 cmake --preset default >/dev/null
-cmake --build --preset default --target advpnd advpnctl >/dev/null
+# One progress line every 25 compiled files instead of ninja's every line.
+cmake --build --preset default --target advpnd advpnctl | awk '/^\[/ { if (++n % 25 == 1) print "  " $1 " " $NF; next } { print }'
+echo "demo: built; starting the lab"
 exec python3 deploy/lab/lab.py demo --bin build/default/app --idle-timeout "${DEMO_IDLE_TIMEOUT:-10}"

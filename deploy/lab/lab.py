@@ -737,6 +737,12 @@ def demo(bin_dir: Path, idle_timeout: int) -> int:
                               lab.ctl("s1", "show", "shortcuts", as_json=True)["shortcuts"]), 10,
                   "no shortcut on spoke1")
         show(lab, "s1", "show", "shortcuts")
+        s1_stats = lab.ctl("s1", "show", "stats", as_json=True)
+        s2_stats = lab.ctl("s2", "show", "stats", as_json=True)
+        print(f"the resolution: spoke1 sent {packet_count(s1_stats, 'resolution-request', 'sent')} Resolution "
+              f"Request(s) and got {packet_count(s1_stats, 'resolution-reply', 'received')} Resolution Reply(s); "
+              f"spoke2 received {packet_count(s2_stats, 'resolution-request', 'received')} request(s) (forwarded "
+              f"by the hub) and answered {packet_count(s2_stats, 'resolution-reply', 'sent')}")
         print(f"$ swanctl --list-sas   (spoke1's charon)")
         sas = lab.sas("s1")
         for sa in sas:
@@ -759,9 +765,13 @@ def demo(bin_dir: Path, idle_timeout: int) -> int:
         show(lab, "s1", "show", "shortcuts")
         names = [sa["name"] for sa in lab.sas("s1")]
         print(f"spoke1's IKE_SAs now: {names} (only the one to the hub)")
+        before = hub_hairpins(lab.ctl("hub", "show", "stats", as_json=True))
         ping = lab.exec_in("h1", ["ping", "-c", "1", "-W", "2", s2.host_address], check=False)
-        print("host1 -> host2 still works, through the hub again: " +
-              ("yes" if ping.returncode == 0 else "NO"))
+        after = hub_hairpins(lab.ctl("hub", "show", "stats", as_json=True))
+        print("host1 -> host2 still works: " + ("yes" if ping.returncode == 0 else "NO") +
+              f"; hair-pins at the hub during that ping: {after - before} (the path is the hub's again)")
+        if ping.returncode != 0 or after <= before:
+            raise LabError("the return to the hub path was not seen in the hub's counters")
         say("Done. `deploy/lab/lab.py up` keeps a lab running to explore (then `lab.py down`).")
         return 0
     except LabError as error:
@@ -772,6 +782,14 @@ def demo(bin_dir: Path, idle_timeout: int) -> int:
         return 1
     finally:
         lab.down(quiet=True)
+
+
+def packet_count(stats: dict, packet_type: str, direction: str) -> int:
+    """`advpnctl show stats --json`'s count of one NHRP packet type, received or sent."""
+    for entry in stats.get("packets", []):
+        if entry["type"] == packet_type:
+            return int(entry[direction])
+    return 0
 
 
 def hub_hairpins(stats: dict) -> int:

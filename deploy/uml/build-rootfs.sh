@@ -36,7 +36,7 @@ packages=(frr strongswan-charon strongswan-swanctl libstrongswan-standard-plugin
 # guest process spends its system calls. Bookworm only: trixie renamed them (t64) and no
 # scenario runs advpnd in a trixie guest.
 if [[ ${ADVPND_UML_SUITE:-bookworm} == bookworm ]]; then
-    packages+=(libevent-core-2.1-7 libsqlite3-0 libtomlplusplus3 libpcap0.8 strace)
+    packages+=(libevent-core-2.1-7 libevent-extra-2.1-7 libmnl0 libsqlite3-0 libtomlplusplus3 libpcap0.8 strace)
 fi
 uml_modules_dir=$(ls -d /usr/lib/uml/modules/* 2>/dev/null | sort -V | tail -n1 || true)
 if [[ -z "$uml_modules_dir" ]]; then
