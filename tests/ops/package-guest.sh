@@ -15,8 +15,13 @@ set -euo pipefail
 deb=$(realpath "$1")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 here="$repo/tests/ops"
-cache=$(ls -d /var/cache/advpnd/uml-rootfs-* 2>/dev/null | head -1)
-[ -n "$cache" ] || { echo "no cached UML root filesystem: run deploy/uml/build-rootfs.sh" >&2; exit 1; }
+# A bookworm one (the package is built on bookworm; the interop lab caches
+# trixie ones too), the newest if there are several.
+cache=""
+for candidate in $(ls -dt /var/cache/advpnd/uml-rootfs-* 2>/dev/null); do
+  if grep -q '^12\.' "$candidate/etc/debian_version" 2>/dev/null; then cache=$candidate; break; fi
+done
+[ -n "$cache" ] || { echo "no cached bookworm UML root filesystem: run deploy/uml/build-rootfs.sh" >&2; exit 1; }
 work="$repo/build/guest"
 root="$work/rootfs"
 
@@ -29,8 +34,10 @@ chroot "$root" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus udev' \
   >"$work/apt.log" 2>&1
 cp "$deb" "$root/tmp/"
-echo "=== install: dpkg -i $(basename "$deb") (chroot of the guest's root)"
-chroot "$root" dpkg -i "/tmp/$(basename "$deb")" 2>&1 | tee "$work/install.log"
+# As the README says an operator installs it: apt pulls the dependencies.
+echo "=== install: apt install ./$(basename "$deb") (chroot of the guest's root, from $(basename "$cache"))"
+chroot "$root" sh -c "cd /tmp && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ./$(basename "$deb")" \
+  2>&1 | tee "$work/install.log"
 umount "$root/proc"; trap - EXIT
 
 # Only what the check needs starts at boot.
