@@ -2,8 +2,6 @@
 // and every kind of mistake names the file, the line and the key.
 #include <doctest/doctest.h>
 
-#include <fstream>
-
 #include "app/hub_config.h"
 #include "app/spoke_config.h"
 #include "tests/support/temp_file.h"
@@ -11,10 +9,7 @@
 namespace advpnd::app {
 namespace {
 
-std::string write_config(const test::TempFile& file, const std::string& text) {
-  std::ofstream(file.path()) << text;
-  return file.path();
-}
+using test::write_text;
 
 const char* kMinimalSpoke = R"([spoke]
 nbma_address = "198.51.100.2"
@@ -74,7 +69,7 @@ overlay_prefix_length = 16
 
 TEST_CASE("config: the hub's registration limits and address policy (issue #12)") {
   test::TempFile file(".toml");
-  auto config = load_hub_config(write_config(file, std::string(kMinimalHub) + R"(max_cies_per_request = 2
+  auto config = load_hub_config(write_text(file, std::string(kMinimalHub) + R"(max_cies_per_request = 2
 max_bindings_per_spoke = 100
 allow_lan_prefixes = false
 )"));
@@ -100,7 +95,7 @@ allow_lan_prefixes = false
   for (const BadCase& bad : cases) {
     CAPTURE(bad.name);
     test::TempFile bad_file(".toml");
-    const std::string path = write_config(bad_file, bad.text);
+    const std::string path = write_text(bad_file, bad.text);
     auto loaded = load_hub_config(path);
     REQUIRE_FALSE(loaded.ok());
     REQUIRE(loaded.error().errors.size() == 1);
@@ -113,7 +108,7 @@ allow_lan_prefixes = false
 
 TEST_CASE("config: several NHSs, local prefixes, authentication and shortcuts") {
   test::TempFile file(".toml");
-  const std::string path = write_config(file, std::string(kMinimalSpoke) + R"(
+  const std::string path = write_text(file, std::string(kMinimalSpoke) + R"(
 [[nhs]]
 nbma_address = "203.0.113.2"
 protocol_address = "10.0.0.254"
@@ -171,7 +166,7 @@ nbma_address = "203.0.113.1"
   for (const BadCase& bad : cases) {
     CAPTURE(bad.name);
     test::TempFile file(".toml");
-    const std::string path = write_config(file, bad.text);
+    const std::string path = write_text(file, bad.text);
     auto config = load_spoke_config(path);
     REQUIRE_FALSE(config.ok());
     CHECK(config.error().first().file == path);
@@ -183,13 +178,13 @@ nbma_address = "203.0.113.1"
 
 TEST_CASE("config: a TOML syntax error names the line; a file with no role is refused") {
   test::TempFile broken(".toml");
-  auto config = load_spoke_config(write_config(broken, "[spoke]\nnbma_address = \"198.51.100.2\n"));
+  auto config = load_spoke_config(write_text(broken, "[spoke]\nnbma_address = \"198.51.100.2\n"));
   REQUIRE_FALSE(config.ok());
   CHECK(config.error().first().line == 2);
   test::TempFile neither(".toml");
-  CHECK_FALSE(config_role(write_config(neither, "[something]\n")).ok());
+  CHECK_FALSE(config_role(write_text(neither, "[something]\n")).ok());
   test::TempFile both(".toml");
-  CHECK_FALSE(config_role(write_config(both, "[hub]\n[spoke]\n")).ok());
+  CHECK_FALSE(config_role(write_text(both, "[hub]\n[spoke]\n")).ok());
 }
 
 }  // namespace

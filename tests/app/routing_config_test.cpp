@@ -2,8 +2,6 @@
 // overlay routes, and mistakes named by file, line and key.
 #include <doctest/doctest.h>
 
-#include <fstream>
-
 #include "app/hub_config.h"
 #include "app/spoke_config.h"
 #include "tests/support/temp_file.h"
@@ -11,10 +9,7 @@
 namespace advpnd::app {
 namespace {
 
-std::string write_config(const test::TempFile& file, const std::string& text) {
-  std::ofstream(file.path()) << text;
-  return file.path();
-}
+using test::write_text;
 
 const char* kSpoke = R"([spoke]
 nbma_address = "198.51.100.2"
@@ -34,7 +29,7 @@ protocol_address = "10.0.0.1"
 
 TEST_CASE("routing config: the kernel's routes are followed by default, no routes installed") {
   test::TempFile file(".toml");
-  auto config = load_spoke_config(write_config(file, kSpoke));
+  auto config = load_spoke_config(write_text(file, kSpoke));
   REQUIRE(config.ok());
   CHECK(config->routing.follow_kernel_routes);
   CHECK(config->routing.overlay_routes.empty());
@@ -47,7 +42,7 @@ follow_kernel_routes = false
 overlay_routes = ["10.1.0.0/16", "10.2.3.4"]
 )";
   test::TempFile spoke_file(".toml");
-  auto spoke = load_spoke_config(write_config(spoke_file, std::string(kSpoke) + section));
+  auto spoke = load_spoke_config(write_text(spoke_file, std::string(kSpoke) + section));
   REQUIRE_MESSAGE(spoke.ok(), (spoke.ok() ? "" : spoke.error().to_string()));
   CHECK_FALSE(spoke->routing.follow_kernel_routes);
   REQUIRE(spoke->routing.overlay_routes.size() == 2);
@@ -55,7 +50,7 @@ overlay_routes = ["10.1.0.0/16", "10.2.3.4"]
   CHECK(spoke->routing.overlay_routes[1].to_string() == "10.2.3.4/32");
 
   test::TempFile hub_file(".toml");
-  auto hub = load_hub_config(write_config(hub_file, std::string(kHub) + section));
+  auto hub = load_hub_config(write_text(hub_file, std::string(kHub) + section));
   REQUIRE_MESSAGE(hub.ok(), (hub.ok() ? "" : hub.error().to_string()));
   CHECK(hub->routing.overlay_routes.size() == 2);
 }
@@ -72,7 +67,7 @@ TEST_CASE("routing config: a bad prefix or an unknown key names the line") {
                          Bad{"static_routes = []", "routing.static_routes"}}) {
     CAPTURE(bad.routing);
     test::TempFile file(".toml");
-    auto config = load_spoke_config(write_config(file, std::string(kSpoke) + "[routing]\n" + bad.routing + "\n"));
+    auto config = load_spoke_config(write_text(file, std::string(kSpoke) + "[routing]\n" + bad.routing + "\n"));
     REQUIRE_FALSE(config.ok());
     CHECK(config.error().first().key == bad.key);
     CHECK(config.error().first().line == 11);

@@ -148,4 +148,21 @@ TEST_CASE("async sweep: a server destroyed with a sweep out ignores its late rep
   CHECK(f.store.release_commits() == 1);
 }
 
+TEST_CASE("async sweep: audit rows older than the retention go with the sweep; newer ones and the binding stay") {
+  using namespace std::chrono_literals;
+  NhsConfig config = hub_config();
+  config.audit_retention_s = 20;
+  HubFixture f(config);
+  REQUIRE(f.register_spoke(kSpokeA).cies.at(0).code == CieCode::Success);
+  f.loop.advance(15s);
+  REQUIRE(f.register_spoke(kSpokeB).cies.at(0).code == CieCode::Success);
+  REQUIRE(f.audit_count(db::AuditKind::Registered) == 2);
+  // 21 s after A's row: the next sweep prunes it; B's (6 s old) stays.
+  f.loop.advance(6s + f.config.sweep_interval);
+  CHECK(f.audit_count(db::AuditKind::Registered) == 1);
+  CHECK(f.audit().front().protocol == kSpokeB.protocol);
+  CHECK(f.cached(kSpokeA) != nullptr);
+  CHECK(f.hub->stats().sweeps >= 1);
+}
+
 }  // namespace advpnd::hub::testing

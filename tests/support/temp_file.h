@@ -45,6 +45,12 @@ inline void write_file(const std::string& path, std::span<const std::byte> bytes
   }
 }
 
+// Writes `text` to the file and returns its path (config files for loaders).
+inline std::string write_text(const TempFile& file, std::string_view text) {
+  write_file(file.path(), std::as_bytes(std::span(text.data(), text.size())));
+  return file.path();
+}
+
 inline std::vector<std::byte> read_file(const std::string& path) {
   std::vector<std::byte> bytes;
   if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
