@@ -293,7 +293,10 @@ def test_one_sa_per_pair(_=None):
 
     def body(lab, _):
         s1, s2 = lab.spoke(1), lab.spoke(2)
-        check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "first ping failed")
+        # Any echo answered makes both directions hair-pin. Three tries: the hub's first sends to a
+        # spoke can meet EHOSTUNREACH right after the lab comes up (seen once under ASan; see
+        # the closing note), which is not what this test is about.
+        check(ping(lab, "h1", s2.host_address, count=3).returncode == 0, "no ping answered")
         wait_for(lambda: active_shortcut(lab, "s1", s2.lan_prefix), 10, "no shortcut on s1")
         wait_for(lambda: active_shortcut(lab, "s2", s1.lan_prefix), 10, "no shortcut on s2")
         try:
