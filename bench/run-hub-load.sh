@@ -10,13 +10,19 @@
 #   [LOG_LEVEL=info] [WINDOW=N] bench/run-hub-load.sh [SPOKES] [RUNS] [RATE]   defaults 100000 5 50000
 # WINDOW: registrations outstanding at once (hub_load's --window, 4096 by default);
 # RATE 0: the storm only, no resolution phase.
+# DATA_RATE=N: overlay data frames/s hair-pinned through the hub, alone for
+# DATA_BASELINE s (3) and then during the storm (hub_load's --data-rate):
+# the hub's forwarding rate, loss and latency with and without the storm.
+# ADVPND=path: the hub binary to measure (default: this build's), e.g. an
+# older build for a before/after comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spokes=${1:-100000}
 runs=${2:-5}
 rate=${3:-50000}
 bin=build/default
-[ -x "$bin/app/advpnd" ] && [ -x "$bin/bench/hub_load" ] || {
+advpnd=${ADVPND:-$bin/app/advpnd}
+[ -x "$advpnd" ] && [ -x "$bin/bench/hub_load" ] || {
   echo "build first: cmake --preset default && cmake --build --preset default" >&2
   exit 1
 }
@@ -34,11 +40,12 @@ database = "$work/hub.db"
 control_socket = "$work/hub.sock"
 log_level = "${LOG_LEVEL:-info}"
 TOML
-  ip netns exec "$ns" "$bin/app/advpnd" hub --config "$work/hub.toml" 2>"$work/hub.log" &
+  ip netns exec "$ns" "$advpnd" hub --config "$work/hub.toml" 2>"$work/hub.log" &
   hub=$!
   for _ in $(seq 50); do [ -S "$work/hub.sock" ] && break; sleep 0.1; done
   ip netns exec "$ns" "$bin/bench/hub_load" --spokes "$spokes" --resolutions $((rate * 5)) --rate "$((rate > 0 ? rate : 1))" \
     ${WINDOW:+--window "$WINDOW"} \
+    ${DATA_RATE:+--data-rate "$DATA_RATE" --data-baseline "${DATA_BASELINE:-3}"} \
     --hub-pid "$hub" --timeout 120 || echo "{\"run\": $run, \"failed\": true}"
   echo "{\"run\": $run, \"db_bytes\": $(stat -c %s "$work/hub.db"), \"wal_bytes\": $(stat -c %s "$work/hub.db-wal" 2>/dev/null || echo 0)}"
   kill "$hub"; wait "$hub" || true
