@@ -1,16 +1,20 @@
 #include "platform/raw_gre_transport.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 
 #include "base/log.h"
 #include "nhrp/gre.h"
+#include "nhrp/types.h"
 #include "platform/guarded_call.h"
 #include "base/ipv4_header.h"
 
@@ -29,23 +33,68 @@ std::string errno_text(int error) { return std::strerror(error); }
 // keep the first few and then thin out (1, 2, 4, 8, ... 1024, 2048, ...).
 bool should_log(std::uint64_t count) { return std::has_single_bit(count); }
 
-}  // namespace
+enum class SocketRole { All, Data, Nhrp };
 
-Result<std::unique_ptr<RawGreTransport>, std::string> RawGreTransport::open(EventLoop& loop, RawGreConfig config) {
-  const std::string where = "raw GRE socket on " + config.local.to_string();
-  if (config.local.family() != AddressFamily::Ipv4) {
-    return fail("RawGreTransport: local NBMA address '" + config.local.to_string() + "' is not IPv4");
+// Classic BPF (socket(7) SO_ATTACH_FILTER) over the raw socket's packet,
+// which starts at the outer IPv4 header: X = its length (IHL * 4), the GRE
+// protocol is the 16 bits at X + 2 (RFC 2784 section 2).
+constexpr std::uint16_t kBpfNhrp = nhrp::kGreProtocolNhrp;
+constexpr std::uint32_t kBpfAccept = 0xFFFFFFFF;
+
+// NHRP only; a frame too short to hold a GRE protocol is not read (loads
+// past the end return 0: drop); the data socket takes it, to be counted.
+const std::array<sock_filter, 5> kNhrpOnlyFilter{{
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kBpfNhrp, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, kBpfAccept),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+}};
+
+// Everything but NHRP, frames too short for a GRE header included (so that
+// they are counted as malformed).
+const std::array<sock_filter, 12> kAllButNhrpFilter{{
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    BPF_STMT(BPF_MISC | BPF_TXA, 0),
+    BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 4),
+    BPF_STMT(BPF_MISC | BPF_TAX, 0),                 // X = IHL * 4 + 4
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),           // A = frame length
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 1, 0),    // long enough: look at the protocol
+    BPF_STMT(BPF_RET | BPF_K, kBpfAccept),           // too short: malformed, counted here
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kBpfNhrp, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, kBpfAccept),
+}};
+
+Status<std::string> attach_filter(int fd, std::span<const sock_filter> filter, const std::string& where) {
+  sock_fprog program{};
+  program.len = static_cast<unsigned short>(filter.size());
+  program.filter = const_cast<sock_filter*>(filter.data());  // the kernel copies it
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) != 0) {
+    return fail(where + ": setsockopt(SO_ATTACH_FILTER) failed: " + errno_text(errno));
   }
-  config.receive_batch = std::clamp<std::size_t>(config.receive_batch, 1, kMaxBatch);
-  config.max_rounds_per_event = std::max<std::size_t>(config.max_rounds_per_event, 1);
-  config.max_frame_size = std::clamp<std::size_t>(config.max_frame_size, kIpv4MinHeaderSize + 4, kMaxIpv4Datagram);
+  // What arrived before the filter was attached may be of the other kind.
+  std::byte discard[1];
+  while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) >= 0) {
+  }
+  return {};
+}
 
+Result<UniqueFd, std::string> open_socket(const RawGreConfig& config, const std::string& where, SocketRole role) {
   UniqueFd fd(::socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_GRE));
   if (!fd.valid()) {
     const int error = errno;
     std::string message = where + ": socket(AF_INET, SOCK_RAW, IPPROTO_GRE) failed: " + errno_text(error);
     if (error == EPERM || error == EACCES) message += " (raw sockets need CAP_NET_RAW: run as root)";
     return fail(std::move(message));
+  }
+  if (role != SocketRole::All) {
+    auto attached = attach_filter(fd.get(), role == SocketRole::Nhrp ? std::span<const sock_filter>(kNhrpOnlyFilter)
+                                                                      : std::span<const sock_filter>(kAllButNhrpFilter),
+                                  where);
+    if (!attached) return fail(attached.error());
   }
   const int ttl = config.ttl;
   if (::setsockopt(fd.get(), IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) {
@@ -67,18 +116,47 @@ Result<std::unique_ptr<RawGreTransport>, std::string> RawGreTransport::open(Even
     if (error == EADDRNOTAVAIL) message += " (not an address of this host)";
     return fail(std::move(message));
   }
+  return fd;
+}
 
-  std::unique_ptr<RawGreTransport> transport(new RawGreTransport(config, std::move(fd)));
+}  // namespace
+
+Result<std::unique_ptr<RawGreTransport>, std::string> RawGreTransport::open(EventLoop& loop, RawGreConfig config) {
+  const std::string where = "raw GRE socket on " + config.local.to_string();
+  if (config.local.family() != AddressFamily::Ipv4) {
+    return fail("RawGreTransport: local NBMA address '" + config.local.to_string() + "' is not IPv4");
+  }
+  config.receive_batch = std::clamp<std::size_t>(config.receive_batch, 1, kMaxBatch);
+  config.max_rounds_per_event = std::max<std::size_t>(config.max_rounds_per_event, 1);
+  config.max_frame_size = std::clamp<std::size_t>(config.max_frame_size, kIpv4MinHeaderSize + 4, kMaxIpv4Datagram);
+
+  auto data_fd = open_socket(config, where, config.nhrp_socket_apart ? SocketRole::Data : SocketRole::All);
+  if (!data_fd) return fail(data_fd.error());
+  UniqueFd nhrp_fd;
+  if (config.nhrp_socket_apart) {
+    auto opened = open_socket(config, where, SocketRole::Nhrp);
+    if (!opened) return fail(opened.error());
+    nhrp_fd = std::move(opened).value();
+  }
+
+  std::unique_ptr<RawGreTransport> transport(
+      new RawGreTransport(config, std::move(data_fd).value(), std::move(nhrp_fd)));
   RawGreTransport* self = transport.get();
-  auto watch = loop.watch_readable(self->fd(), [self] { self->on_readable(); });
+  auto watch = loop.watch_readable(self->fd(), [self] { (void)self->read_batches(self->fd(), self->config_.max_rounds_per_event); });
   if (!watch) return fail(where + ": " + watch.error());
   transport->watch_ = std::move(watch).value();
+  if (transport->nhrp_fd_.valid()) {
+    auto nhrp_watch = loop.watch_readable(transport->nhrp_fd_.get(), [self] { self->on_nhrp_readable(); });
+    if (!nhrp_watch) return fail(where + ": " + nhrp_watch.error());
+    transport->nhrp_watch_ = std::move(nhrp_watch).value();
+  }
   return transport;
 }
 
-RawGreTransport::RawGreTransport(const RawGreConfig& config, UniqueFd fd)
+RawGreTransport::RawGreTransport(const RawGreConfig& config, UniqueFd fd, UniqueFd nhrp_fd)
     : config_(config),
       fd_(std::move(fd)),
+      nhrp_fd_(std::move(nhrp_fd)),
       handlers_(std::make_shared<const Handlers>()),
       rx_arena_(config_.receive_batch * config_.max_frame_size),
       rx_iov_(config_.receive_batch),
@@ -228,11 +306,11 @@ void RawGreTransport::flush() {
 
 // --- receive ---------------------------------------------------------------
 
-void RawGreTransport::on_readable() {
+bool RawGreTransport::read_batches(int fd, std::size_t rounds) {
   const std::shared_ptr<bool> alive = alive_;
-  for (std::size_t round = 0; round < config_.max_rounds_per_event; ++round) {
-    const std::size_t count = receive_round();
-    if (count == 0) return;
+  for (std::size_t round = 0; round < rounds; ++round) {
+    const std::size_t count = receive_round(fd);
+    if (count == 0) return true;
     const std::shared_ptr<const Handlers> handlers = handlers_;
     dispatching_ = true;
     bool delivered = false;
@@ -250,20 +328,31 @@ void RawGreTransport::on_readable() {
         continue;
       }
       dispatch(packet, *handlers, delivered);
-      if (!*alive) return;
+      if (!*alive) return false;
     }
     if (delivered && handlers->on_batch_end) guarded_call("raw-gre on_batch_end", handlers->on_batch_end);
-    if (!*alive) return;
+    if (!*alive) return false;
     dispatching_ = false;
     flush();
-    if (count < config_.receive_batch) return;  // the socket is drained
+    if (count < config_.receive_batch) return true;  // the socket is drained
+  }
+  return true;
+}
+
+void RawGreTransport::on_nhrp_readable() {
+  for (std::size_t round = 0; round < config_.max_rounds_per_event; ++round) {
+    // Data first: what waits on the data socket goes before the next NHRP batch.
+    if (!read_batches(fd_.get(), config_.max_rounds_per_event)) return;
+    if (!read_batches(nhrp_fd_.get(), 1)) return;
+    pollfd pending{nhrp_fd_.get(), POLLIN, 0};
+    if (::poll(&pending, 1, 0) <= 0) return;  // drained; the watch brings the next ones
   }
 }
 
-std::size_t RawGreTransport::receive_round() {
+std::size_t RawGreTransport::receive_round(int fd) {
   while (true) {
     const int count =
-        ::recvmmsg(fd_.get(), rx_msgs_.data(), static_cast<unsigned>(config_.receive_batch), MSG_DONTWAIT, nullptr);
+        ::recvmmsg(fd, rx_msgs_.data(), static_cast<unsigned>(config_.receive_batch), MSG_DONTWAIT, nullptr);
     if (count >= 0) return static_cast<std::size_t>(count);
     const int error = errno;
     if (error == EINTR) continue;

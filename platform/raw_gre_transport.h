@@ -12,6 +12,15 @@
 // least one frame, on_batch_end runs once (the hub commits its group
 // transaction there).
 //
+// The control plane never delays the data plane (issue #10: a registration
+// storm held hair-pinned voice frames behind thousands of queued requests):
+// with `nhrp_socket_apart`, NHRP (GRE protocol 0x2001) has a socket of its
+// own, split from the data socket by a classic BPF filter on each, and every
+// NHRP batch waits until the data socket has been drained. A data frame then
+// waits for at most one NHRP batch, as a router's fast path does not wait for
+// its process-switched control plane. Frames of the two kinds are not kept in
+// order relative to each other (nothing depends on it).
+//
 // Send: GRE header + payload with sendmsg, TTL 255 and the TOS of each frame
 // as an IP_TOS control message (Cisco originates NHRP with TOS 0xC0, TTL 255:
 // NHRP-WIRE.md 1.1). Frames sent from inside on_frame/on_batch_end are queued
@@ -50,6 +59,7 @@ struct RawGreConfig {
   std::size_t max_frame_size = 9216;     // receive buffer per frame, outer IPv4 header included
   int socket_buffer_bytes = 4 << 20;     // SO_RCVBUF(FORCE); 0 keeps the system default
   bool batch_sends = true;               // queue sends made from callbacks; one sendmmsg per batch
+  bool nhrp_socket_apart = true;         // NHRP on its own socket, read after the data (see above)
 };
 
 // One frame of send_batch(); the payload is only read during the call.
@@ -95,21 +105,27 @@ class RawGreTransport final : public NbmaTransport {
     alignas(cmsghdr) std::array<unsigned char, CMSG_SPACE(sizeof(int))> control{};  // IP_TOS
   };
 
-  RawGreTransport(const RawGreConfig& config, UniqueFd fd);
+  RawGreTransport(const RawGreConfig& config, UniqueFd fd, UniqueFd nhrp_fd);
   [[nodiscard]] Status<std::string> check_frame(const IpAddress& destination, std::size_t payload_size) const;
   // Fills tx_slots_[index] and tx_msgs_[index] (no system call).
   void prepare(std::size_t index, const IpAddress& destination, std::uint16_t gre_protocol,
                std::span<const std::byte> payload, std::uint8_t tos);
   // sendmmsg of the first `count` prepared messages; returns how many left.
   std::size_t send_prepared(std::size_t count);
-  void on_readable();
+  // Reads and delivers up to `rounds` batches from `fd`. Returns false when a
+  // callback destroyed the transport.
+  bool read_batches(int fd, std::size_t rounds);
+  // The NHRP socket: each of its batches after the data socket is drained.
+  void on_nhrp_readable();
   // One recvmmsg; returns the frames read (0: nothing left or an error).
-  std::size_t receive_round();
+  std::size_t receive_round(int fd);
   void dispatch(std::span<const std::byte> packet, const Handlers& handlers, bool& delivered);
 
   RawGreConfig config_;
-  UniqueFd fd_;
+  UniqueFd fd_;       // sends; receives data frames (all frames without nhrp_socket_apart)
+  UniqueFd nhrp_fd_;  // receives NHRP frames with nhrp_socket_apart
   std::unique_ptr<FdWatch> watch_;
+  std::unique_ptr<FdWatch> nhrp_watch_;
   std::shared_ptr<const Handlers> handlers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a callback may destroy us
   TransportStats stats_;

@@ -311,6 +311,57 @@ TEST_CASE("RawGreTransport: receive batches are bounded per loop turn; replies a
   CHECK(b.transport->stats().send_errors == 0);
 }
 
+// Issue #10: during a registration storm a hair-pinned voice frame waited
+// behind thousands of queued NHRP requests (p99 212 ms, bench/hub_load
+// --data-rate). With the NHRP socket apart, a data frame waits for at most
+// one NHRP batch; with one socket it waits for all that came before it.
+TEST_CASE("RawGreTransport: a data frame is not held behind queued NHRP frames") {
+  require_root_netns();
+  constexpr std::size_t kNhrpFrames = 200;
+  constexpr std::uint16_t kIpv4 = 0x0800;
+  for (const bool apart : {true, false}) {
+    CAPTURE(apart);
+    auto loop = make_loop();
+    Peer a(*loop, kA);
+    Peer b(*loop, RawGreConfig{.local = kB, .receive_batch = 8, .max_rounds_per_event = 1, .nhrp_socket_apart = apart});
+    std::vector<std::vector<std::byte>> payloads;
+    std::vector<OutgoingFrame> out;
+    payloads.reserve(kNhrpFrames + 1);
+    for (std::size_t i = 0; i < kNhrpFrames; ++i) payloads.push_back(payload(static_cast<std::uint8_t>(i)));
+    payloads.push_back(payload(0xEE, 100));
+    for (std::size_t i = 0; i < kNhrpFrames; ++i) out.push_back({kB, kNhrp, payloads[i], kNhrpTos});
+    out.push_back({kB, kIpv4, payloads.back(), 0xB8});  // the data frame, sent last
+    REQUIRE(a.transport->send_batch(out) == out.size());
+    ::usleep(50'000);  // every frame is in b's socket(s) before b reads any
+
+    std::size_t nhrp_before_data = 0;
+    bool data_seen = false;
+    REQUIRE(pump(*loop, [&] {
+      for (const auto& f : b.frames) {
+        if (f.gre_protocol == kIpv4) data_seen = true;
+      }
+      return b.frames.size() == out.size();
+    }));
+    for (const auto& f : b.frames) {
+      if (f.gre_protocol == kIpv4) break;
+      ++nhrp_before_data;
+    }
+    CHECK(data_seen);
+    if (apart) {
+      CHECK(nhrp_before_data <= 8);  // at most the one NHRP batch already being read
+    } else {
+      CHECK(nhrp_before_data == kNhrpFrames);  // FIFO behind every request
+    }
+    // Each frame once: the two sockets split the frames, they never both take one.
+    CHECK(b.transport->stats().frames_received == out.size());
+    std::size_t nhrp_count = 0;
+    for (const auto& f : b.frames) nhrp_count += f.gre_protocol == kNhrp ? 1 : 0;
+    CHECK(nhrp_count == kNhrpFrames);
+    CHECK(b.frames[nhrp_before_data].payload == payloads.back());
+    CHECK(b.frames[nhrp_before_data].tos == 0xB8);
+  }
+}
+
 TEST_CASE("RawGreTransport: refusals are values naming the address") {
   require_root_netns();
   auto loop = make_loop();
