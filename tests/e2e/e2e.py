@@ -713,6 +713,7 @@ def errors_total(stats: dict) -> int:
 import routing_e2e  # noqa: E402
 
 routing_e2e.register(sys.modules[__name__])
+routing_e2e.register_route_flap(sys.modules[__name__])
 
 
 def main() -> int:

@@ -10,12 +10,15 @@
                            their LAN. h1 -> h2 goes through the hub, then a shortcut forms for the
                            BGP-learned LAN (the hub forwards the resolution along its route, s2 answers
                            with its route's prefix); the direct path is ESP on the WAN capture; h1 -> dc
+    route_flap             the BGP lab with a flow h1 -> h2 running over the shortcut while s2 withdraws its
+                           LAN from BGP and announces it again, twice: the flow goes on afterwards, no
+                           registration, daemon or BGP session is lost, and the shortcut is back
 """
 from __future__ import annotations
 
-import time
-
 import signal
+import subprocess
+import time
 
 ADVPND_PROTO = "173"  # routing/kernel_route.h kAdvpndProtocol
 
@@ -101,3 +104,64 @@ def register(e2e) -> None:
             print(f"registered: {registered}; shortcut {s2.lan_prefix} on s1; ESP s1<->s2 after the switch: "
                   f"{len(esp)}")
         run_lab(body, capture=True, routing="bgp")
+
+
+def register_route_flap(e2e) -> None:
+    labmod, check, wait_for, ping, run_lab = e2e.labmod, e2e.check, e2e.wait_for, e2e.ping, e2e.run_lab
+
+    def bgp_route(lab, node: str, prefix: str) -> bool:
+        return prefix in lab.exec_in(node, ["ip", "-4", "route", "show", prefix, "proto", "bgp"]).stdout
+
+    def announce(lab, node: str, prefix: str, on: bool) -> None:
+        d = lab.node_dir(node) / "frr"
+        lab.exec_in(node, ["vtysh", "--vty_socket", str(d), "-c", "configure terminal", "-c",
+                           f"router bgp {labmod.BGP_AS}", "-c", "address-family ipv4 unicast", "-c",
+                           ("" if on else "no ") + f"network {prefix}"])
+
+    @e2e.test
+    def test_route_flap(_=None):
+        """A BGP route flaps (withdrawn, announced again, twice) under a running flow: no state is lost."""
+        def body(lab, _wan):
+            s2 = lab.spoke(2)
+            wait_for(lambda: bgp_route(lab, "s1", s2.lan_prefix), 40, "s1 learned s2's LAN by BGP")
+            check(ping(lab, "h1", s2.host_address, count=1).returncode == 0, "first ping h1 -> h2 failed")
+            wait_for(lambda: e2e.active_shortcut(lab, "s1", s2.lan_prefix), 15,
+                     f"no shortcut on s1 for the BGP-learned {s2.lan_prefix}")
+            registrations = sorted((b["protocol"], b["nbma"]) for b in lab.registrations())
+            daemons = dict(lab.pids)  # advpnd (hub, s1, s2), charon, zebra and bgpd of every node
+            check(len(daemons) >= 12, f"the lab's daemons: {sorted(daemons)}")
+            # 20 packets a second for 12 s, bounded; the flaps happen in its first 8 s.
+            flow = subprocess.Popen(["ip", "netns", "exec", lab.ns("h1"), "ping", "-n", "-i", "0.05", "-c", "240",
+                                     "-W", "1", s2.host_address], stdout=subprocess.PIPE, text=True)
+            try:
+                for _flap in range(2):
+                    time.sleep(1)
+                    announce(lab, "s2", s2.lan_prefix, on=False)
+                    wait_for(lambda: not bgp_route(lab, "s1", s2.lan_prefix), 10, "the withdrawal reached s1")
+                    time.sleep(0.5)
+                    announce(lab, "s2", s2.lan_prefix, on=True)
+                    wait_for(lambda: bgp_route(lab, "s1", s2.lan_prefix), 10, "the announcement reached s1 again")
+                out, _ = flow.communicate(timeout=30)
+            finally:
+                if flow.poll() is None:
+                    flow.kill()
+                    flow.wait()
+            # Replies of the flow in order of sequence number: the last 3 s must all be answered.
+            answered = sorted(int(word.split("=")[1]) for line in out.splitlines() for word in line.split()
+                              if word.startswith("icmp_seq="))
+            check(len(answered) > 0, f"the flow got no reply at all: {out[-400:]}")
+            late = [seq for seq in range(181, 241) if seq not in answered]
+            check(not late, f"after the flaps, {len(late)} of the flow's last 60 packets went unanswered: {late[:10]}")
+            lost = 240 - len(set(answered))
+            check(sorted((b["protocol"], b["nbma"]) for b in lab.registrations()) == registrations,
+                  "a registration changed during the flaps")
+            for key, pid in daemons.items():
+                check(labmod.pid_alive(pid), f"{key} (pid {pid}) died during the flaps")
+            wait_for(lambda: e2e.active_shortcut(lab, "s1", s2.lan_prefix), 15,
+                     f"the shortcut on s1 for {s2.lan_prefix} is not back after the flaps")
+            wait_for(lambda: "Established" in lab.vtysh("s2", f"show bgp neighbor {labmod.HUB_OVERLAY}"), 10,
+                     "s2's BGP session to the hub is down after the flaps")
+            # While the route is withdrawn h2's LAN has no route at s1: that loss is the network's.
+            print(f"flow h1 -> h2: 240 sent, {lost} lost across two withdraw/announce flaps; "
+                  f"registrations unchanged ({len(registrations)}); shortcut back on s1")
+        run_lab(body, routing="bgp")
