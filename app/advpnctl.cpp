@@ -5,6 +5,7 @@
 //   advpnctl show nhs [--json]                   (spoke)
 //   advpnctl show shortcuts [--json]             (spoke)
 //   advpnctl show stats [--json]                 (both)
+//   advpnctl show upstream [--json]              (hub)
 //   advpnctl clear registration ADDR             (hub)
 //   advpnctl clear shortcut [PEER]               (spoke)
 //   advpnctl debug [CATEGORY|all on|off]         (both)
@@ -56,7 +57,7 @@ void add_commands(CLI::App& app, std::string& command) {
   static std::string category;
   static std::string state;
 
-  CLI::App* show = app.add_subcommand("show", "show registrations | audit | nhs | shortcuts | tunnels | stats");
+  CLI::App* show = app.add_subcommand("show", "show registrations | audit | nhs | shortcuts | tunnels | stats | upstream");
   show->require_subcommand(1);
   CLI::App* registrations = show->add_subcommand("registrations",
                                                  "hub: every registration it holds (committed to its store), or "
@@ -81,6 +82,10 @@ void add_commands(CLI::App& app, std::string& command) {
                        "packets received and sent by type, errors by reason, dataplane packets and "
                        "drops (hub: store health)")
       ->callback([&] { command = "show stats"; });
+  show->add_subcommand("upstream",
+                       "hub: its registrations at the NHSs of the tier above ([[upstream]], a hierarchy): state, "
+                       "last reply, next refresh, failures")
+      ->callback([&] { command = "show upstream"; });
 
   CLI::App* clear = app.add_subcommand("clear", "clear registration ADDR | shortcut [PEER]");
   clear->require_subcommand(1);

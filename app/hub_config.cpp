@@ -5,6 +5,41 @@
 #include "nhrp/auth.h"
 
 namespace advpnd::app {
+namespace {
+
+// Each [[upstream]]: an NHS of the tier above (issue #11 hierarchy). Both
+// addresses are required: the NBMA to register at, the overlay address
+// that routes name as their next hop. Not this hub, not twice.
+void read_upstream(TomlReader& in, hub::NhsConfig& nhs) {
+  for (std::size_t i = 0; i < in.array_size("upstream").value_or(0); ++i) {
+    const std::string table = "upstream[" + std::to_string(i) + "]";
+    in.require(table, "nbma_address");
+    in.require(table, "protocol_address");
+    hub::UpstreamNhs entry;
+    if (auto v = in.address(table, "nbma_address")) entry.nbma = *v;
+    if (auto v = in.address(table, "protocol_address")) entry.protocol = *v;
+    if (entry.nbma.family() == AddressFamily::Ipv6) in.fail_at(table, "nbma_address", kOnlyIpv4Nbma);
+    if (entry.protocol.family() == AddressFamily::Ipv6) in.fail_at(table, "protocol_address", kOnlyIpv4Overlay);
+    if (!entry.nbma.empty() && entry.nbma == nhs.nbma) {
+      in.fail_at(table, "nbma_address", entry.nbma.to_string() + " is this hub's own hub.nbma_address");
+    }
+    if (!entry.protocol.empty() && entry.protocol == nhs.protocol) {
+      in.fail_at(table, "protocol_address", entry.protocol.to_string() + " is this hub's own hub.protocol_address");
+    }
+    for (std::size_t k = 0; k < nhs.upstream.size(); ++k) {
+      const std::string other = "upstream[" + std::to_string(k) + "]";
+      if (!entry.nbma.empty() && entry.nbma == nhs.upstream[k].nbma) {
+        in.fail_at(table, "nbma_address", entry.nbma.to_string() + " is already " + other);
+      }
+      if (!entry.protocol.empty() && entry.protocol == nhs.upstream[k].protocol) {
+        in.fail_at(table, "protocol_address", entry.protocol.to_string() + " is already " + other);
+      }
+    }
+    nhs.upstream.push_back(entry);
+  }
+}
+
+}  // namespace
 
 Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
   auto root = parse_toml_file(path);
@@ -84,8 +119,9 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
     config.store.busy_timeout = std::chrono::milliseconds(*v);
 
   read_routing(in, config.routing);
+  read_upstream(in, nhs);
 
-  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing"});
+  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing", "upstream"});
   if (in.failed()) return fail(in.errors());
   config.warnings = in.warnings();
   config.values = in.values();

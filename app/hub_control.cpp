@@ -158,6 +158,49 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   return {true, out};
 }
 
+std::int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+std::string human(std::optional<Duration> d) { return d ? std::to_string(seconds(*d)) + "s" : "-"; }
+
+ControlReply show_upstream(const spoke::NhsSet* upstream, bool json) {
+  const std::vector<spoke::NhsStatus> servers = upstream ? upstream->status() : std::vector<spoke::NhsStatus>{};
+  if (json) {
+    JsonWriter w;
+    w.begin_object().key("upstream").begin_array();
+    for (const spoke::NhsStatus& s : servers) {
+      w.begin_object()
+          .field("nbma", s.nhs_nbma.to_string())
+          .field("protocol", s.nhs_protocol.to_string())
+          .field("state", spoke::to_string(s.state))
+          .field("request_id", s.request_id)
+          .field("attempts", s.attempts)
+          .field("failures", s.failures)
+          .field("holding_time", s.granted_holding_time)
+          .field("last_error", s.last_error);
+      w.key("last_reply_unix");
+      s.last_reply_unix ? w.value(*s.last_reply_unix) : w.null();
+      w.key("next_event_s");
+      s.next_event_in ? w.value(seconds(*s.next_event_in)) : w.null();
+      w.key("expires_s");
+      s.expires_in ? w.value(seconds(*s.expires_in)) : w.null();
+      w.end_object();
+    }
+    w.end_array().field("up", upstream ? upstream->up_count() : 0).end_object();
+    return {true, w.take() + "\n"};
+  }
+  if (!upstream) return {true, "no [[upstream]] NHS: this hub is at the top of its hierarchy\n"};
+  TextTable table({"UPSTREAM NBMA", "PROTOCOL", "STATE", "LAST REPLY", "NEXT", "EXPIRES", "FAILURES"});
+  for (const spoke::NhsStatus& s : servers) {
+    table.add_row({s.nhs_nbma.to_string(), s.nhs_protocol.to_string(), std::string(spoke::to_string(s.state)),
+                   s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", human(s.next_event_in),
+                   human(s.expires_in), std::to_string(s.failures)});
+  }
+  std::string out = table.render();
+  for (const spoke::NhsStatus& s : servers) {
+    if (!s.last_error.empty()) out += s.nhs_nbma.to_string() + ": " + s.last_error + "\n";
+  }
+  return {true, out};
+}
+
 }  // namespace
 
 ControlReply hub_control(const HubParts& parts, std::string_view command) {
@@ -179,13 +222,14 @@ ControlReply hub_control(const HubParts& parts, std::string_view command) {
   if (args.size() == 2 && args[0] == "show" && args[1] == "stats") {
     return show_stats(parts.nhs, json, parts.transport, parts.dataplane);
   }
+  if (args.size() == 2 && args[0] == "show" && args[1] == "upstream") return show_upstream(parts.upstream, json);
   if (with_address && args[0] == "clear") {
     auto cleared = parts.nhs.clear_registration(*address);
     if (!cleared) return {false, "cannot clear " + args[2] + ": " + cleared.error() + "\n"};
     return {true, "cleared " + std::to_string(*cleared) + " registration(s) of " + args[2] + "\n"};
   }
   return {false, "unknown command \"" + std::string(command) +
-                     "\"; a hub knows: show registrations [ADDR], show audit [ADDR], show stats, "
+                     "\"; a hub knows: show registrations [ADDR], show audit [ADDR], show stats, show upstream, "
                      "clear registration ADDR, debug [CATEGORY on|off]\n"};
 }
 

@@ -4,6 +4,7 @@
 //   show registrations [ADDR] [--json]   all, or those of one protocol address
 //   show audit [ADDR] [--json]           the audit trail, newest first; or one address's
 //   show stats [--json]
+//   show upstream [--json]               a regional hub's registrations at the tier above
 //   clear registration ADDR
 //   debug [CATEGORY on|off]              app/debug_control.h
 #pragma once
@@ -15,6 +16,7 @@
 #include "dataplane/hub_dataplane.h"
 #include "db/registration_store.h"
 #include "hub/next_hop_server.h"
+#include "spoke/nhs_set.h"
 
 namespace advpnd::app {
 
@@ -32,6 +34,7 @@ struct HubParts {
   db::RegistrationStore& store;
   const NbmaTransport* transport = nullptr;
   const dataplane::HubDataplane* dataplane = nullptr;
+  const spoke::NhsSet* upstream = nullptr;  // [[upstream]]; null on a top hub
 };
 
 [[nodiscard]] ControlReply hub_control(const HubParts& parts, std::string_view command);

@@ -114,7 +114,7 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
     return 1;
   }
 
-  const HubParts parts{hub.nhs(), **store, transport->get(), hub.dataplane()};
+  const HubParts parts{hub.nhs(), **store, transport->get(), hub.dataplane(), hub.upstream()};
   auto control = open_control(**loop, config->control_socket,
                               [parts](std::string_view command) { return hub_control(parts, command); });
   if (!control) {

@@ -50,10 +50,11 @@ HubDataplane::Owner HubDataplane::owner_by_route(const IpAddress& destination) c
       return {true, {}, true};
     case KernelNextHop::Kind::OverlayGateway: {
       // The route's next hop is an overlay address: its NBMA is in the
-      // binding that overlay address registered (RFC 2332 5.2.1 again).
-      const db::Binding* gateway = nhs_.cache().longest_match(hop.gateway, clock_.unix_seconds());
-      if (gateway == nullptr) return {};
-      return {false, nbma_of(*gateway), true};
+      // binding that overlay address registered (RFC 2332 5.2.1 again), or,
+      // for an NHS of the tier above, in the configuration.
+      const std::optional<IpAddress> gateway = nhs_.nbma_of_overlay(hop.gateway);
+      if (!gateway) return {};
+      return {false, *gateway, true};
     }
     case KernelNextHop::Kind::NoRoute:
       break;

@@ -13,7 +13,8 @@
 //           out of another interface (LAN, data centre, default route)
 //             ──▶ hub's device: the kernel forwards it (needs ip_forward=1)
 //           via an overlay gateway (BGP next hop: a spoke that registered
-//           only its /32, another NHS) ──▶ the NBMA of the gateway's binding,
+//           only its /32, another NHS) ──▶ the NBMA of the gateway's binding
+//             (or of the upstream NHS it is: NextHopServer::nbma_of_overlay),
 //             as a hair-pin (TTL - 1, redirect policy told)
 //        else dropped (no route)
 //   host ──▶ device ──burst──▶ the owning spoke (binding, or the binding of the

@@ -129,8 +129,10 @@ void NextHopServer::handle(const NbmaFrame& frame, nhrp::Packet& packet) {
     case PacketType::PurgeRequest:
       return handle_purge_request(frame, packet);
     case PacketType::PurgeReply:
+      if (on_client_packet_ && on_client_packet_(frame, packet)) return;  // our purge at the tier above
       return handle_purge_reply(frame, packet);
     case PacketType::ErrorIndication:
+      if (on_client_packet_ && on_client_packet_(frame, packet)) return;  // about our registration upstream
       // Never answered (RFC 2332 5.2.7); logged, it names a problem a peer saw with us.
       stats_.count_error("received error indication " + std::string(nhrp::to_string(packet.error_code)));
       log_throttle_.write(clock_.now(), log::Level::Warning, kLog, "ei " + frame.outer_source.to_string(),
@@ -139,6 +141,8 @@ void NextHopServer::handle(const NbmaFrame& frame, nhrp::Packet& packet) {
                               std::to_string(packet.error_offset));
       return;
     case PacketType::RegistrationReply:
+      if (on_client_packet_ && on_client_packet_(frame, packet)) return;  // from the tier above
+      [[fallthrough]];
     case PacketType::TrafficIndication:
       stats_.count_error("unexpected " + std::string(nhrp::to_string(packet.type)));
       return;

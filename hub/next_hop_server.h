@@ -82,6 +82,15 @@ class NextHopServer {
   using RouteNextHop = std::function<std::optional<IpAddress>(const IpAddress& destination)>;
   void set_route_next_hop(RouteNextHop next_hop) { route_next_hop_ = std::move(next_hop); }
 
+  // Packets addressed to this hub as a *client* of the tier above
+  // (Registration and Purge Replies to its own requests, Error Indications
+  // about them): the upstream registration (node/hub_node.cpp) takes them
+  // when it returns true; otherwise they are counted as unexpected.
+  using ClientPacketHandler = std::function<bool(const NbmaFrame&, const nhrp::Packet&)>;
+  void set_client_packet_handler(ClientPacketHandler handler) { on_client_packet_ = std::move(handler); }
+  // The NBMA address an overlay address is reached at: the binding it
+  // registered (post-NAT), else an upstream NHS's configured address.
+  [[nodiscard]] std::optional<IpAddress> nbma_of_overlay(const IpAddress& overlay) const;
   [[nodiscard]] const BindingCache& cache() const { return cache_; }
   [[nodiscard]] const HubStats& stats() const { return stats_; }
   [[nodiscard]] RedirectPolicy& redirect() { return redirect_; }
@@ -162,8 +171,9 @@ class NextHopServer {
   // False (counted, Error Indication sent) for an unknown compulsory extension.
   [[nodiscard]] bool extensions_understood(const NbmaFrame& frame, const nhrp::Packet& packet);
   [[nodiscard]] bool authenticated(const NbmaFrame& frame, const nhrp::Packet& packet);
-  void forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame);
-  // True when the request went on along the route to `request.dst_protocol`.
+  void forward_request(const nhrp::Packet& request, const IpAddress& next_hop_nbma, const NbmaFrame& frame);
+  // True when the request went on along the route to `request.dst_protocol`,
+  // or, with no route, up to the first upstream NHS (hierarchy).
   bool forward_along_route(const nhrp::Packet& request, const NbmaFrame& frame);
 
   // A batch: the writes of one loop turn and what to do once they commit.
@@ -231,15 +241,22 @@ class NextHopServer {
   db::BindingKey resolver_sweep_cursor_;              // where the next sweep slice starts
   std::map<std::uint32_t, OutstandingPurge> purges_;  // by request ID
   // Requests this hub forwarded, by (request ID, requester protocol address):
-  // only their replies are relayed back (RFC 2332 5.3.3), until the deadline.
+  // only their replies are relayed back (RFC 2332 5.3.3), until the
+  // deadline, to the station the request came from (the reverse path: in a
+  // hierarchy the requester is no binding of ours, its regional hub is).
   static constexpr std::size_t kMaxForwarded = 65536;
   static constexpr std::chrono::seconds kForwardedLifetime{30};
-  std::map<std::pair<std::uint32_t, IpAddress>, MonotonicTime> forwarded_;
+  struct Forwarded {
+    MonotonicTime deadline{};
+    IpAddress previous_hop;  // outer (post-NAT) source of the request
+  };
+  std::map<std::pair<std::uint32_t, IpAddress>, Forwarded> forwarded_;
   LogThrottle log_throttle_;
   std::uint32_t next_request_id_ = 1;
   bool store_healthy_ = true;
   std::function<void(const NbmaFrame&)> on_data_;
   RouteNextHop route_next_hop_;
+  ClientPacketHandler on_client_packet_;
 
   nhrp::Packet decoded_;  // reused by on_frame (no allocation per packet once warm)
   std::vector<std::byte> send_buffer_;

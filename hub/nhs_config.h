@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/ip_address.h"
 #include "base/token_bucket.h"
@@ -14,6 +15,15 @@
 #include "nhrp/builders.h"
 
 namespace advpnd::hub {
+
+// An NHS above this one (issue #11 "hierarchy", Cisco hierarchical phase 3):
+// a regional hub registers its own address there, forwards there the
+// resolutions it cannot answer and has no route for, and reaches the
+// overlay address `protocol` at `nbma` (it holds no binding for it).
+struct UpstreamNhs {
+  IpAddress protocol;
+  IpAddress nbma;
+};
 
 struct NhsConfig {
   IpAddress nbma;         // this hub's NBMA (underlay) address
@@ -54,6 +64,8 @@ struct NhsConfig {
   // Reply arrives, at most this many times (RFC 2332 5.2.5: "a local matter").
   int purge_attempts = 3;
   std::chrono::seconds purge_retry{1};
+  // NHSs of the tier above, by preference (empty: this hub is the top).
+  std::vector<UpstreamNhs> upstream;
 };
 
 }  // namespace advpnd::hub

@@ -3,8 +3,10 @@
 // the host binding, forwarded to the spoke that registered a covering
 // prefix, else forwarded along the routing table to the binding of the
 // route's overlay next hop (RFC 2332 5.3: requests follow the routed path;
-// a spoke that registered only its /32 and announces its LAN by BGP),
-// otherwise refused with code 12.
+// a spoke that registered only its /32 and announces its LAN by BGP, or an
+// NHS of another tier), else, on a regional hub with no route, to its
+// upstream NHS; otherwise refused with code 12. Replies go back hop by hop
+// along the path the request took.
 #include <algorithm>
 
 #include "base/log.h"
@@ -53,7 +55,7 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
     if (!host_binding && owner->key.nbma != request.src_nbma) {
       // The spoke that registered the covering prefix is authoritative for
       // what lies behind it: it answers (RFC 2332 5.2.1, 5.3.2).
-      forward_request(request, *owner, frame);
+      forward_request(request, owner->post_nat_nbma.empty() ? owner->key.nbma : owner->post_nat_nbma, frame);
       return;
     }
     // Authoritative answer from the registration cache; holding time = what remains.
@@ -87,28 +89,46 @@ void NextHopServer::handle_resolution_request(const NbmaFrame& frame, const nhrp
   send(frame.outer_source, nhrp::build_resolution_reply(request, std::span<const nhrp::Cie>(&answer, 1), spec));
 }
 
+std::optional<IpAddress> NextHopServer::nbma_of_overlay(const IpAddress& overlay) const {
+  if (const db::Binding* station = cache_.longest_match(overlay, steady_unix_seconds())) {
+    return station->post_nat_nbma.empty() ? station->key.nbma : station->post_nat_nbma;
+  }
+  for (const UpstreamNhs& nhs : config_.upstream) {
+    if (nhs.protocol == overlay) return nhs.nbma;
+  }
+  return std::nullopt;
+}
+
 bool NextHopServer::forward_along_route(const nhrp::Packet& request, const NbmaFrame& frame) {
-  if (!route_next_hop_) return false;
-  const std::optional<IpAddress> next_hop = route_next_hop_(request.dst_protocol);
-  if (!next_hop) return false;
-  const db::Binding* station = cache_.longest_match(*next_hop, clock_.unix_seconds());
-  if (station == nullptr) {
-    stats_.count_error("route next hop without a binding");
+  std::optional<IpAddress> station;
+  const std::optional<IpAddress> next_hop = route_next_hop_ ? route_next_hop_(request.dst_protocol) : std::nullopt;
+  if (next_hop) {
+    station = nbma_of_overlay(*next_hop);
+    if (!station) {
+      stats_.count_error("route next hop without a binding");
+      return false;
+    }
+  } else if (!config_.upstream.empty()) {
+    // No route: a regional hub asks the tier above (Cisco hierarchical
+    // phase 3: the NHS's own NHS), which knows more of the overlay.
+    station = config_.upstream.front().nbma;
+  } else {
     return false;
   }
-  // The route leads back to the requester: it does not serve the target.
-  // (Back to the previous NHS is left to loop detection, RFC 2332 5.3.4.)
-  if (station->key.nbma == request.src_nbma) {
+  // The route leads back to the requester (or to where the request came
+  // from): it does not serve the target. (Back to an earlier NHS is left to
+  // loop detection, RFC 2332 5.3.4.)
+  if (*station == request.src_nbma || *station == frame.outer_source) {
     stats_.count_error("route next hop is the requester");
     return false;
   }
-  log::debug(kLog,
-             "resolution for " + request.dst_protocol.to_string() + " follows the route via " + next_hop->to_string());
+  log::debug(kLog, "resolution for " + request.dst_protocol.to_string() + " goes on to " + station->to_string() +
+                       (next_hop ? " (route via " + next_hop->to_string() + ")" : " (upstream NHS)"));
   forward_request(request, *station, frame);
   return true;
 }
 
-void NextHopServer::forward_request(const nhrp::Packet& request, const db::Binding& owner, const NbmaFrame& frame) {
+void NextHopServer::forward_request(const nhrp::Packet& request, const IpAddress& next_hop, const NbmaFrame& frame) {
   // RFC 2332 5.3.2 / FRR: a request that arrives with hop count 0 cannot go
   // further; one that arrives with 1 goes on with 0 (the next NHS stops it).
   if (request.hop_count == 0) {
@@ -136,14 +156,13 @@ void NextHopServer::forward_request(const nhrp::Packet& request, const db::Bindi
   regenerate_auth(forwarded, config_.auth_password);
   const MonotonicTime now = clock_.now();
   if (forwarded_.size() >= kMaxForwarded) {
-    std::erase_if(forwarded_, [now](const auto& entry) { return entry.second <= now; });
+    std::erase_if(forwarded_, [now](const auto& entry) { return entry.second.deadline <= now; });
   }
   if (forwarded_.size() < kMaxForwarded) {
-    forwarded_[{request.request_id, request.src_protocol}] = now + kForwardedLifetime;
+    forwarded_[{request.request_id, request.src_protocol}] = Forwarded{now + kForwardedLifetime, frame.outer_source};
   } else {
     stats_.count_error("forwarded request table full");
   }
-  const IpAddress& next_hop = owner.post_nat_nbma.empty() ? owner.key.nbma : owner.post_nat_nbma;
   log::debug(kLog, "forwarding resolution for " + request.dst_protocol.to_string() + " to " + next_hop.to_string());
   send(next_hop, forwarded);
 }
@@ -158,17 +177,17 @@ void NextHopServer::handle_resolution_reply(const NbmaFrame& frame, const nhrp::
     return;
   }
   const auto request = forwarded_.find({reply.request_id, reply.src_protocol});
-  if (request == forwarded_.end() || request->second <= clock_.now()) {
+  if (request == forwarded_.end() || request->second.deadline <= clock_.now()) {
     stats_.count_error("resolution reply to no forwarded request");
     return;
   }
+  const IpAddress previous_hop = request->second.previous_hop;
   forwarded_.erase(request);
   if (lists_station(reply.find_extension(nhrp::ExtensionType::ReverseTransit), config_.nbma)) {
     stats_.count_error("loop detected");
     return;
   }
-  const db::Binding* requester = cache_.longest_match(reply.src_protocol, steady_unix_seconds());
-  if (requester == nullptr || reply.hop_count == 0) {
+  if (reply.hop_count == 0) {
     stats_.count_error("resolution reply with no route to the requester");
     return;
   }
@@ -180,7 +199,9 @@ void NextHopServer::handle_resolution_reply(const NbmaFrame& frame, const nhrp::
     record->cies.back().prefix_length = 0;
   }
   regenerate_auth(forwarded, config_.auth_password);
-  send(requester->post_nat_nbma.empty() ? requester->key.nbma : requester->post_nat_nbma, forwarded);
+  // Back the way the request came (RFC 2332 5.3.3): the requester itself,
+  // or the NHS of the tier below that forwarded it here.
+  send(previous_hop, forwarded);
 }
 
 }  // namespace advpnd::hub

@@ -106,6 +106,53 @@ allow_lan_prefixes = false
   }
 }
 
+TEST_CASE("config: a regional hub's upstream NHSs (issue #11 hierarchy)") {
+  test::TempFile file(".toml");
+  auto config = load_hub_config(write_text(file, std::string(kMinimalHub) + R"(
+[[upstream]]
+nbma_address = "203.0.113.100"
+protocol_address = "10.0.0.100"
+
+[[upstream]]
+nbma_address = "203.0.113.101"
+protocol_address = "10.0.0.101"
+)"));
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().to_string()));
+  REQUIRE(config->nhs.upstream.size() == 2);
+  CHECK(config->nhs.upstream[0].nbma.to_string() == "203.0.113.100");
+  CHECK(config->nhs.upstream[0].protocol.to_string() == "10.0.0.100");
+  CHECK(config->nhs.upstream[1].nbma.to_string() == "203.0.113.101");
+  auto top = load_hub_config(write_text(file, kMinimalHub));
+  REQUIRE(top.ok());
+  CHECK(top->nhs.upstream.empty());
+
+  const std::string upstream = std::string(kMinimalHub) + "\n[[upstream]]\n";  // [[upstream]] on line 8
+  const std::vector<BadCase> cases{
+      {"no protocol address", upstream + "nbma_address = \"203.0.113.100\"\n", 8, "upstream[0].protocol_address"},
+      {"the hub itself", upstream + "nbma_address = \"203.0.113.1\"\nprotocol_address = \"10.0.0.100\"\n", 9,
+       "upstream[0].nbma_address"},
+      {"its own overlay address", upstream + "nbma_address = \"203.0.113.100\"\nprotocol_address = \"10.0.0.1\"\n",
+       10, "upstream[0].protocol_address"},
+      {"IPv6 NBMA", upstream + "nbma_address = \"2001:db8::1\"\nprotocol_address = \"10.0.0.100\"\n", 9,
+       "upstream[0].nbma_address"},
+      {"twice", upstream + "nbma_address = \"203.0.113.100\"\nprotocol_address = \"10.0.0.100\"\n"
+                           "[[upstream]]\nnbma_address = \"203.0.113.100\"\nprotocol_address = \"10.0.0.102\"\n",
+       12, "upstream[1].nbma_address"},
+      {"misspelt", upstream + "nbma_address = \"203.0.113.100\"\nprotocol_address = \"10.0.0.100\"\nprority = 1\n",
+       11, "upstream[0].prority"},
+  };
+  for (const BadCase& bad : cases) {
+    CAPTURE(bad.name);
+    test::TempFile bad_file(".toml");
+    const std::string path = write_text(bad_file, bad.text);
+    auto loaded = load_hub_config(path);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.error().errors.size() == 1);
+    CHECK(loaded.error().first().line == bad.line);
+    CHECK(loaded.error().first().key == bad.key);
+  }
+}
+
 TEST_CASE("config: several NHSs, local prefixes, authentication and shortcuts") {
   test::TempFile file(".toml");
   const std::string path = write_text(file, std::string(kMinimalSpoke) + R"(

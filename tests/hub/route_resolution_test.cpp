@@ -2,9 +2,10 @@
 // 5.3): a hub with no binding for the target forwards the Resolution
 // Request to the binding of the route's overlay next hop (a spoke that
 // registered only its /32 and announces its LAN by BGP), with a Forward
-// Transit record and the hop count decremented; and two NHSs whose routes
-// point at each other end with the RFC's loop-detected Error Indication
-// (RFC 2332 5.3.4, code 3: NHRP-WIRE.md), not a storm.
+// Transit record and the hop count decremented; NHSs whose routes go round
+// in a circle end with the RFC's loop-detected Error Indication (RFC 2332
+// 5.3.4, code 3: NHRP-WIRE.md), not a storm; two that point at each other
+// never send a request back where it came from.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -177,46 +178,85 @@ TEST_CASE("route resolution: no route, an unregistered next hop, or the requeste
   CHECK(hub.server->stats().error_count("route next hop is the requester") == 1);
 }
 
-TEST_CASE("route resolution: two NHSs routing to each other end with loop detected (code 3), no storm") {
+TEST_CASE("route resolution: three NHSs routing in a circle end with loop detected (code 3), no storm") {
+  Quiet quiet;
+  fakes::FakeLoop loop;
+  fakes::InMemoryFabric fabric(loop);
+  RoutedHub one(fabric, loop, ip("203.0.113.1"), ip("10.0.0.1"));
+  RoutedHub two(fabric, loop, ip("203.0.113.2"), ip("10.0.0.254"));
+  RoutedHub three(fabric, loop, ip("203.0.113.3"), ip("10.0.0.253"));
+  Station a(fabric, ip("198.51.100.2"), ip("10.0.0.2"));
+  // Each hub is registered at the one before it in the circle (a hierarchy gone wrong).
+  register_at(*two.transport, {two.nbma, two.protocol, nhrp::Dialect::Cisco, std::nullopt}, one, 1);
+  register_at(*three.transport, {three.nbma, three.protocol, nhrp::Dialect::Cisco, std::nullopt}, two, 2);
+  register_at(*one.transport, {one.nbma, one.protocol, nhrp::Dialect::Cisco, std::nullopt}, three, 4);
+  register_at(*a.endpoint, a.sender(), one, 3);
+  loop.run_until_idle();
+  REQUIRE(one.server->cache().size() == 2);
+  REQUIRE(two.server->cache().size() == 1);
+  REQUIRE(three.server->cache().size() == 1);
+  a.received.clear();
+  // 10.1.9.0/24 goes round: one -> two -> three -> one.
+  one.routes.push_back({shortcut::Prefix::of(ip("10.1.9.0"), 24), two.protocol});
+  two.routes.push_back({shortcut::Prefix::of(ip("10.1.9.0"), 24), three.protocol});
+  three.routes.push_back({shortcut::Prefix::of(ip("10.1.9.0"), 24), one.protocol});
+
+  std::map<nhrp::PacketType, int> frames;
+  std::vector<nhrp::ErrorCode> errors_to_three;
+  fabric.set_observer([&](const fakes::FabricRecord& record) {
+    if (record.gre_protocol != nhrp::kGreProtocolNhrp) return;
+    auto packet = nhrp::decode(record.payload);
+    REQUIRE(packet.ok());
+    ++frames[packet->type];
+    if (packet->type == nhrp::PacketType::ErrorIndication && record.destination == three.nbma) {
+      errors_to_three.push_back(packet->error_code);
+    }
+  });
+  resolve(a, one, ip("10.1.9.5"), 11);
+  loop.run_until_idle();
+  // a -> one -> two -> three -> one: one finds itself in the Forward Transit record.
+  CHECK(frames[nhrp::PacketType::ResolutionRequest] == 4);
+  CHECK(errors_to_three == std::vector<nhrp::ErrorCode>{nhrp::ErrorCode::LoopDetected});
+  CHECK(static_cast<int>(nhrp::ErrorCode::LoopDetected) == 3);  // RFC 2332 5.3.4 / NHRP-WIRE.md
+  CHECK(one.server->stats().error_count("loop detected") == 1);
+  int total = 0;
+  for (const auto& [type, count] : frames) total += count;
+  CHECK(total == 5);  // and nothing after: no storm
+}
+
+TEST_CASE("route resolution: two NHSs routing to each other: never sent back where it came from (code 12)") {
   Quiet quiet;
   fakes::FakeLoop loop;
   fakes::InMemoryFabric fabric(loop);
   RoutedHub one(fabric, loop, ip("203.0.113.1"), ip("10.0.0.1"));
   RoutedHub two(fabric, loop, ip("203.0.113.2"), ip("10.0.0.254"));
   Station a(fabric, ip("198.51.100.2"), ip("10.0.0.2"));
-  // Each hub is registered at the other (a hierarchy gone wrong).
   register_at(*two.transport, {two.nbma, two.protocol, nhrp::Dialect::Cisco, std::nullopt}, one, 1);
   register_at(*one.transport, {one.nbma, one.protocol, nhrp::Dialect::Cisco, std::nullopt}, two, 2);
   register_at(*a.endpoint, a.sender(), one, 3);
   loop.run_until_idle();
-  REQUIRE(one.server->cache().size() == 2);
-  REQUIRE(two.server->cache().size() == 1);
   a.received.clear();
-  // Each routes 10.1.9.0/24 to the other.
   one.routes.push_back({shortcut::Prefix::of(ip("10.1.9.0"), 24), two.protocol});
   two.routes.push_back({shortcut::Prefix::of(ip("10.1.9.0"), 24), one.protocol});
 
   std::map<nhrp::PacketType, int> frames;
-  std::vector<nhrp::ErrorCode> errors_to_two;
   fabric.set_observer([&](const fakes::FabricRecord& record) {
     if (record.gre_protocol != nhrp::kGreProtocolNhrp) return;
     auto packet = nhrp::decode(record.payload);
     REQUIRE(packet.ok());
     ++frames[packet->type];
-    if (packet->type == nhrp::PacketType::ErrorIndication && record.destination == two.nbma) {
-      errors_to_two.push_back(packet->error_code);
-    }
   });
-  resolve(a, one, ip("10.1.9.5"), 11);
+  resolve(a, one, ip("10.1.9.5"), 12);
   loop.run_until_idle();
-  // a -> one -> two -> one: one finds itself in the Forward Transit record.
-  CHECK(frames[nhrp::PacketType::ResolutionRequest] == 3);
-  CHECK(errors_to_two == std::vector<nhrp::ErrorCode>{nhrp::ErrorCode::LoopDetected});
-  CHECK(static_cast<int>(nhrp::ErrorCode::LoopDetected) == 3);  // RFC 2332 5.3.4 / NHRP-WIRE.md
-  CHECK(one.server->stats().error_count("loop detected") == 1);
-  int total = 0;
-  for (const auto& [type, count] : frames) total += count;
-  CHECK(total == 4);  // and nothing after: no storm
+  // a -> one -> two; two's route leads back to one, where the request came
+  // from: a NAK, relayed by one to a.
+  CHECK(frames[nhrp::PacketType::ResolutionRequest] == 2);
+  CHECK(frames[nhrp::PacketType::ResolutionReply] == 2);
+  CHECK(two.server->stats().error_count("route next hop is the requester") == 1);
+  REQUIRE(a.received.size() == 1);
+  CHECK(a.received[0].type == nhrp::PacketType::ResolutionReply);
+  REQUIRE(a.received[0].cies.size() == 1);
+  CHECK(a.received[0].cies[0].code == nhrp::CieCode::NoBindingExists);
 }
 
 }  // namespace
