@@ -434,6 +434,8 @@ class FrrNode:
     gre_key: Optional[int] = GRE_KEY
     ipsec_psk: str = ""              # static swanctl responder for advpnd's strongswan provider
     extra: list = field(default_factory=list)
+    lan: str = ""                    # address/length of a LAN behind the guest (a dummy device)
+    bgpd: str = ""                   # bgpd.conf: bgpd runs next to nhrpd when set
 
     def ipsec_lines(self) -> list:
         """Guest charon (kernel-netlink: kernel ESP) with one static responder connection that
@@ -516,8 +518,13 @@ class FrrNode:
             # a kernel route, which zebra redistributes to nhrpd; nhrpd resolves shortcuts
             # for destinations whose route has an NBMA next hop on gre1.
             lines.append(f"ip route add {self.overlay_net} via {self.hub_overlay} dev gre1 onlink")
+        if self.lan:
+            lines += ["modprobe dummy || true", "ip link add lan0 type dummy", "ip link set lan0 up",
+                      f"ip addr add {self.lan} dev lan0"]
         if self.ipsec_psk:
             lines += self.ipsec_lines()
+        if self.bgpd:
+            lines += ["cat > /etc/frr/bgpd.conf <<'EOF'", self.bgpd, "EOF"]
         lines += [
             "cat > /etc/frr/zebra.conf <<'EOF'", *zebra, "EOF",
             "cat > /etc/frr/nhrpd.conf <<'EOF'", *nhrp, "EOF",
@@ -529,6 +536,13 @@ class FrrNode:
             "i=0; while [ ! -S /run/frr/nhrpd.vty ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done",
             "[ -S /run/frr/nhrpd.vty ]",
         ]
+        if self.bgpd:
+            lines += [
+                "chown frr:frr /etc/frr/bgpd.conf",
+                "/usr/lib/frr/bgpd -d -A 127.0.0.1 -f /etc/frr/bgpd.conf -i /run/frr/bgpd.pid",
+                "i=0; while [ ! -S /run/frr/bgpd.vty ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done",
+                "[ -S /run/frr/bgpd.vty ]",
+            ]
         return "\n".join(lines) + "\n"
 
 
@@ -678,7 +692,7 @@ synchronous = "normal"
 
     def spoke(self, role: str, ns: str, nbma: str, overlay: str, hub_nbma: str,
               hub_overlay: str = "10.0.0.1", dialect: str = "frr", password: str = "",
-              holding_time: int = 600, vici_socket: str = "", psk: str = "") -> Daemon:
+              holding_time: int = 600, vici_socket: str = "", psk: str = "", extra: str = "") -> Daemon:
         if vici_socket:
             ipsec = f"""# strongSwan over VICI: tunnel mode with GRE-only selectors (kernel-libipsec host side).
 provider = "strongswan"
@@ -717,10 +731,32 @@ idle_timeout = 120
 connect_timeout = 30
 
 [ipsec]
-{ipsec}"""
+{ipsec}
+{extra}"""
         d = Daemon(self, role, "spoke", ns, cfg)
         self.daemons.append(d)
         d.start()
+        return d
+
+    def frr(self, role: str, ns: str, bgpd_conf: str) -> str:
+        """zebra and bgpd in an advpnd namespace (the host side of the lab), each with its own pid
+        file, zebra socket and vty folder under the lab's folder; close() kills them with
+        everything else in the namespace. Returns the vty folder (vtysh --vty_socket)."""
+        d = os.path.join(self.dir, f"{role}-frr")
+        os.makedirs(d)
+        with open(os.path.join(d, "zebra.conf"), "w") as f:
+            f.write(f"hostname {role}\n")
+        with open(os.path.join(d, "bgpd.conf"), "w") as f:
+            f.write(bgpd_conf)
+        for path in [d, *[os.path.join(d, n) for n in os.listdir(d)]]:
+            shutil.chown(path, "frr", "frr")
+        common = ["-d", "-z", os.path.join(d, "zserv.api"), "--vty_socket", d, "-P", "0"]
+        sh(["ip", "netns", "exec", ns, "/usr/lib/frr/zebra", *common, "-f", os.path.join(d, "zebra.conf"),
+            "-i", os.path.join(d, "zebra.pid"), "--log", f"file:{d}/zebra.log"])
+        wait_until(f"zebra in {ns}", lambda: os.path.exists(os.path.join(d, "zserv.api")), 10, 0.1)
+        sh(["ip", "netns", "exec", ns, "/usr/lib/frr/bgpd", *common, "-f", os.path.join(d, "bgpd.conf"),
+            "-i", os.path.join(d, "bgpd.pid"), "--log", f"file:{d}/bgpd.log"])
+        wait_until(f"bgpd in {ns}", lambda: os.path.exists(os.path.join(d, "bgpd.pid")), 10, 0.1)
         return d
 
     def charon(self, role: str, ns: str) -> str:
