@@ -23,9 +23,11 @@ enum class DropReason : std::uint8_t {
   SendFailed,         // the NBMA transport refused the frame
   TtlExpired,         // (hub) TTL would reach 0 when forwarded (RFC 1812 5.3.1)
   Loop,               // (hub) the owner of the destination is the spoke it came from
+  Multicast,          // multicast outside 224.0.0.0/24, or [multicast] enabled = false (dataplane/multicast.h)
+  MulticastRateLimited,  // link-local multicast over a replication bound (dataplane/multicast.h)
 };
-inline constexpr std::size_t kDropReasonCount = 8;
-static_assert(static_cast<std::size_t>(DropReason::Loop) + 1 == kDropReasonCount, "one counter per reason");
+inline constexpr std::size_t kDropReasonCount = 10;
+static_assert(static_cast<std::size_t>(DropReason::MulticastRateLimited) + 1 == kDropReasonCount, "one counter per reason");
 
 [[nodiscard]] constexpr std::string_view to_string(DropReason reason) {
   switch (reason) {
@@ -45,6 +47,10 @@ static_assert(static_cast<std::size_t>(DropReason::Loop) + 1 == kDropReasonCount
       return "ttl-expired";
     case DropReason::Loop:
       return "loop";
+    case DropReason::Multicast:
+      return "multicast";
+    case DropReason::MulticastRateLimited:
+      return "multicast-rate-limited";
   }
   return "unknown";
 }
