@@ -83,11 +83,11 @@ void write_multicast_stats(JsonWriter& w, const dataplane::MulticastStats& m) {
 
 std::string multicast_stats_line(const dataplane::MulticastStats& m) {
   return "multicast: " + std::to_string(m.frames_in) + " link-local frames in, " + std::to_string(m.copies_out) +
-         " copies out, " + std::to_string(m.to_device) + " to the device; dropped: " +
-         std::to_string(m.rate_limited_source + m.rate_limited_total) + " rate-limited (" +
-         std::to_string(m.rate_limited_source) + " per source, " + std::to_string(m.rate_limited_total) +
-         " total), " + std::to_string(m.not_link_local) + " not link-local, " + std::to_string(m.disabled) +
-         " disabled\n";
+         " copies out, " + std::to_string(m.to_device) +
+         " to the device; dropped: " + std::to_string(m.rate_limited_source + m.rate_limited_total) +
+         " rate-limited (" + std::to_string(m.rate_limited_source) + " per source, " +
+         std::to_string(m.rate_limited_total) + " total), " + std::to_string(m.not_link_local) + " not link-local, " +
+         std::to_string(m.disabled) + " disabled\n";
 }
 
 std::string transport_stats_line(const TransportStats& t) {

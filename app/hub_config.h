@@ -54,7 +54,7 @@ struct HubDaemonConfig {
   std::string database = "/var/lib/advpnd/hub.db";
   std::string control_socket = kDefaultHubSocket;
   log::Level log_level = log::Level::Info;
-  RoutingConfig routing;  // [routing]
+  RoutingConfig routing;                 // [routing]
   dataplane::MulticastConfig multicast;  // [multicast]
   db::SqliteStoreOptions store;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent

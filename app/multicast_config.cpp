@@ -12,7 +12,8 @@ void read_multicast(TomlReader& in, MulticastRole role, dataplane::MulticastConf
   // A spoke replicates nothing for others: the per-spoke bound is the hub's.
   // Left unread there, TomlReader::finish names them as unknown keys.
   if (role == MulticastRole::Hub) {
-    if (auto v = in.number("multicast", "per_spoke_rate_per_second", 0.001, kMaxRate)) config.per_source.per_second = *v;
+    if (auto v = in.number("multicast", "per_spoke_rate_per_second", 0.001, kMaxRate))
+      config.per_source.per_second = *v;
     if (auto v = in.number("multicast", "per_spoke_burst", 1, kMaxRate)) config.per_source.burst = *v;
   }
 }

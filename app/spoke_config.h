@@ -28,7 +28,7 @@ struct SpokeDaemonConfig {
   std::uint16_t tunnel_mtu = 1400;
   std::string control_socket = kDefaultSpokeSocket;
   log::Level log_level = log::Level::Info;
-  RoutingConfig routing;  // [routing]
+  RoutingConfig routing;                 // [routing]
   dataplane::MulticastConfig multicast;  // [multicast]
   ProviderKind provider = ProviderKind::Strongswan;
   vici::StrongswanConfig strongswan;

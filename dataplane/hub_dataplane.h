@@ -69,7 +69,7 @@ struct HubDataplaneConfig {
 struct HubDataplaneStats {
   std::uint64_t hairpinned = 0;   // spoke -> spoke through the hub
   std::uint64_t to_device = 0;    // spoke -> hub's host
-  std::uint64_t from_device = 0;  // hub's host -> spoke
+  std::uint64_t from_device = 0;  // hub's host -> spoke (multicast copies included)
   std::uint64_t bursts = 0;
   std::uint64_t by_kernel_route = 0;  // of the above, sent where a kernel route said
   MulticastStats multicast;

@@ -114,8 +114,7 @@ bool SpokeDataplane::route_packet(std::span<const std::byte> packet, MonotonicTi
   return true;
 }
 
-void SpokeDataplane::route_multicast(std::span<const std::byte> datagram, const InnerIpv4& header,
-                                     MonotonicTime now) {
+void SpokeDataplane::route_multicast(std::span<const std::byte> datagram, const InnerIpv4& header, MonotonicTime now) {
   MulticastStats& stats = stats_.multicast;
   if (!is_link_local_multicast(header.destination)) {
     ++stats.not_link_local;  // needs a multicast router (RFC 5771 section 4): not carried

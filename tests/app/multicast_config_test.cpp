@@ -60,7 +60,8 @@ burst = 300
   CHECK(hub->multicast.total.burst == 300);
 
   test::TempFile spoke_file(".toml");
-  auto spoke = load_spoke_config(write_text(spoke_file, std::string(kSpoke) + "[multicast]\nrate_per_second = 7\nburst = 9\n"));
+  auto spoke =
+      load_spoke_config(write_text(spoke_file, std::string(kSpoke) + "[multicast]\nrate_per_second = 7\nburst = 9\n"));
   REQUIRE_MESSAGE(spoke.ok(), (spoke.ok() ? "" : spoke.error().to_string()));
   CHECK(spoke->multicast.enabled);
   CHECK(spoke->multicast.total.per_second == 7);
@@ -73,8 +74,7 @@ TEST_CASE("multicast config: bad values, and the per-spoke keys on a spoke, name
     std::string key;
   };
   for (const Bad& bad : {Bad{"enabled = \"yes\"", "multicast.enabled"},
-                         Bad{"rate_per_second = 0", "multicast.rate_per_second"},
-                         Bad{"burst = 0.5", "multicast.burst"},
+                         Bad{"rate_per_second = 0", "multicast.rate_per_second"}, Bad{"burst = 0.5", "multicast.burst"},
                          Bad{"per_spoke_rate_per_second = 5", "multicast.per_spoke_rate_per_second"},
                          Bad{"flood = true", "multicast.flood"}}) {
     CAPTURE(bad.line);

@@ -175,7 +175,7 @@ TEST_CASE("multicast: the per-spoke bound drops a flood, the other spokes keep t
   m.settle();
   CHECK(s.multicast.frames_in == 9);
   CHECK(s.multicast.rate_limited_source == 16);
-  CHECK(frames_to(m, a.nbma) == 6 + 9);  // b: 5 + 1; c: 5 + 3 (b's) + 1
+  CHECK(frames_to(m, a.nbma) == 6 + 9);   // b: 5 + 1; c: 5 + 3 (b's) + 1
   CHECK(a.device.written().size() == 3);  // b's 3
   CHECK(c.device.written().size() == 9);
   // Unicast is not bounded by any of this.
