@@ -451,7 +451,12 @@ router bgp {BGP_AS}
         16.1.1), which is what NHRP then shortcuts. (Point-to-multipoint would make every next hop
         the hub's, and its hellos, which the hub replicates, would make spokes Full with each
         other.) mtu-ignore: the hub's TUN MTU and the spokes' differ (the DBD MTU check, RFC 2328
-        10.6). Hello 1 s / dead 4 s: the lab converges within seconds (the wait timer = dead)."""
+        10.6). Hello 1 s / dead 4 s and no LSA/SPF throttling: the lab converges within seconds
+        (the wait timer = dead)."""
+        throttle = """ timers throttle spf 0 50 500
+ timers throttle lsa all 0
+ timers lsa min-arrival 0
+"""
         iface = f"""interface advpnd0
  ip ospf network broadcast
  ip ospf priority {255 if node == "hub" else 0}
@@ -464,7 +469,7 @@ router bgp {BGP_AS}
 hostname hub
 {iface}router ospf
  ospf router-id {HUB_OVERLAY}
- passive-interface dc0
+{throttle} passive-interface dc0
  network 10.0.0.0/24 area 0
  network {DC_PREFIX} area 0
 """
@@ -473,7 +478,7 @@ hostname hub
 hostname {node}
 {iface}router ospf
  ospf router-id {spoke.overlay}
- passive-interface lan0
+{throttle} passive-interface lan0
  network 10.0.0.0/24 area 0
  network {spoke.lan_prefix} area 0
 """

@@ -168,7 +168,9 @@ def register(e2e) -> None:
             s1, s2 = lab.spoke(1), lab.spoke(2)
             registered = sorted(f"{b['protocol']}/{b['prefix_len']}" for b in lab.registrations())
             check(all(r.endswith("/32") for r in registered), f"spokes registered only their /32: {registered}")
+            started = time.monotonic()
             wait_ospf(lab)
+            converged = time.monotonic() - started
             mc = hub_stats(lab)["dataplane"]["multicast"]
             check(mc["frames_in"] > 0 and mc["copies_out"] > 0 and mc["to_device"] > 0,
                   f"the hub replicated the IGP's multicast: {mc}")
@@ -191,7 +193,8 @@ def register(e2e) -> None:
             esp = [f for f in direct if f.get("kind") == "esp"]
             check(len(esp) >= 20, f"only {len(esp)} ESP frames between s1 and s2 for 10 pings")
             check(not [f for f in frames if f["proto"] == 47], "clear GRE on the WAN")
-            print(f"registered: {registered}; OSPF Full hub<->every spoke; shortcut {s2.lan_prefix} on s1; "
+            print(f"registered: {registered}; OSPF Full hub<->every spoke and routes learned "
+                  f"{converged:.1f} s after the lab was up; shortcut {s2.lan_prefix} on s1; "
                   f"ESP s1<->s2 after the switch: {len(esp)}; hub multicast {mc}")
         run_lab(body, capture=True, routing="ospf")
 
