@@ -179,6 +179,10 @@ def register(e2e) -> None:
             check(e2e.hairpins(lab) > before, "the first packet did not go through the hub")
             wait_for(lambda: e2e.active_shortcut(lab, "s1", s2.lan_prefix), 15,
                      f"no shortcut on s1 for the OSPF-learned {s2.lan_prefix}")
+            # The first reply hair-pinned too: s2 was redirected and makes its own shortcut back
+            # (a few ms after s1's; without waiting for it a reply may still go through the hub).
+            wait_for(lambda: e2e.active_shortcut(lab, "s2", s1.lan_prefix), 15,
+                     f"no shortcut on s2 for the OSPF-learned {s1.lan_prefix}")
             switched = time.time()
             before = e2e.hairpins(lab)
             result = ping(lab, "h1", s2.host_address, count=10, interval=0.1)
