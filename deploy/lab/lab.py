@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The advpnd namespace lab: a DMVPN phase 3 network on one machine.
 
-    lab.py up [--provider strongswan|none] [--idle-timeout S]   bring it up
+    lab.py up [--provider strongswan|none] [--idle-timeout S] [--routing static|bgp|ospf]   bring it up
     lab.py down                                                 tear it down (also after a crash)
     lab.py demo                                                 the mission, step by step
     lab.py status                                               advpnctl on every node
@@ -878,14 +878,16 @@ def main() -> int:
     parser.add_argument("--bin", type=Path, default=default_bin_dir(), help="folder with advpnd and advpnctl")
     parser.add_argument("--provider", choices=["strongswan", "none"], default="strongswan")
     parser.add_argument("--idle-timeout", type=int, default=None, help="shortcut idle timeout (s)")
+    parser.add_argument("--routing", choices=["static", "bgp", "ospf"], default="static",
+                        help="static overlay routes, or FRR next to advpnd: BGP or OSPF over the overlay")
     args = parser.parse_args()
     try:
         if args.command == "demo":
             return demo(args.bin, args.idle_timeout or 10)
         if args.command == "up":
-            lab = Lab(args.name, args.bin, args.provider, idle_timeout=args.idle_timeout or 120)
+            lab = Lab(args.name, args.bin, args.provider, idle_timeout=args.idle_timeout or 120, routing=args.routing)
             lab.up()
-            print(f"lab {args.name} up ({args.provider}); state and logs in {lab.dir}; "
+            print(f"lab {args.name} up ({args.provider}, routing {args.routing}); state and logs in {lab.dir}; "
                   f"`ip netns exec {lab.ns('h1')} ping 10.1.2.10` to try it")
             return 0
         if args.command == "down":
