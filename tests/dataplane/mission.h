@@ -113,8 +113,7 @@ struct QuietLogs {
 struct Mission {
   explicit Mission(KernelRouting hub_routing = {}, MulticastConfig hub_multicast = {})
       : fabric(loop), hub(fabric, loop, hub_routing, hub_multicast) {}
-  Spoke& add_spoke(const char* nbma, const char* protocol, KernelRouting routing = {},
-                   MulticastConfig multicast = {}) {
+  Spoke& add_spoke(const char* nbma, const char* protocol, KernelRouting routing = {}, MulticastConfig multicast = {}) {
     spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol), routing, multicast));
     return *spokes.back();
   }
