@@ -80,7 +80,7 @@ void add_commands(CLI::App& app, std::string& command) {
       ->callback([&] { command = "show tunnels"; });
   show->add_subcommand("stats",
                        "packets received and sent by type, errors by reason, dataplane packets and "
-                       "drops (hub: store health)")
+                       "drops, link-local multicast replication (hub: store health)")
       ->callback([&] { command = "show stats"; });
   show->add_subcommand("upstream",
                        "hub: its registrations at the NHSs of the tier above ([[upstream]], a hierarchy): state, "

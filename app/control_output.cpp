@@ -67,6 +67,29 @@ void write_drop_counts(JsonWriter& w, const dataplane::DropCounters& drops) {
   w.end_object();
 }
 
+void write_multicast_stats(JsonWriter& w, const dataplane::MulticastStats& m) {
+  w.key("multicast")
+      .begin_object()
+      .field("frames_in", m.frames_in)
+      .field("copies_out", m.copies_out)
+      .field("to_device", m.to_device)
+      .field("rate_limited_source", m.rate_limited_source)
+      .field("rate_limited_total", m.rate_limited_total)
+      .field("not_link_local", m.not_link_local)
+      .field("disabled", m.disabled)
+      .field("no_receiver", m.no_receiver)
+      .end_object();
+}
+
+std::string multicast_stats_line(const dataplane::MulticastStats& m) {
+  return "multicast: " + std::to_string(m.frames_in) + " link-local frames in, " + std::to_string(m.copies_out) +
+         " copies out, " + std::to_string(m.to_device) +
+         " to the device; dropped: " + std::to_string(m.rate_limited_source + m.rate_limited_total) +
+         " rate-limited (" + std::to_string(m.rate_limited_source) + " per source, " +
+         std::to_string(m.rate_limited_total) + " total), " + std::to_string(m.not_link_local) + " not link-local, " +
+         std::to_string(m.disabled) + " disabled\n";
+}
+
 std::string transport_stats_line(const TransportStats& t) {
   return "transport: " + std::to_string(t.frames_received) + " frames received, " + std::to_string(t.frames_sent) +
          " sent (" + std::to_string(t.send_errors) + " failed), dropped: " + std::to_string(t.dropped_malformed) +

@@ -12,6 +12,7 @@
 #include "app/json.h"
 #include "base/nbma_transport.h"
 #include "dataplane/dataplane_stats.h"
+#include "dataplane/multicast.h"
 #include "nhrp/types.h"
 
 namespace advpnd::app {
@@ -34,6 +35,10 @@ void write_packet_counts(JsonWriter& w, const PacketCounts& received, const Pack
 void write_transport_stats(JsonWriter& w, const TransportStats& t);
 // "drops": {reason: count} for every reason, and "dropped": the total.
 void write_drop_counts(JsonWriter& w, const dataplane::DropCounters& drops);
+// "multicast": {frames_in, copies_out, ...} (dataplane/multicast.h).
+void write_multicast_stats(JsonWriter& w, const dataplane::MulticastStats& m);
+// "multicast: 3 in, 6 copies out, ..." with a newline.
+[[nodiscard]] std::string multicast_stats_line(const dataplane::MulticastStats& m);
 [[nodiscard]] std::string transport_stats_line(const TransportStats& t);
 
 }  // namespace advpnd::app

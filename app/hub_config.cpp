@@ -1,5 +1,6 @@
 #include "app/hub_config.h"
 
+#include "app/multicast_config.h"
 #include "app/routing_setup.h"
 #include "app/toml_reader.h"
 #include "nhrp/auth.h"
@@ -120,8 +121,9 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
 
   read_routing(in, config.routing);
   read_upstream(in, nhs);
+  read_multicast(in, MulticastRole::Hub, config.multicast);
 
-  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing", "upstream"});
+  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing", "upstream", "multicast"});
   if (in.failed()) return fail(in.errors());
   config.warnings = in.warnings();
   config.values = in.values();

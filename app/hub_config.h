@@ -15,6 +15,7 @@
 #include "app/routing_config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "dataplane/multicast.h"
 #include "db/sqlite_registration_store.h"
 #include "hub/nhs_config.h"
 
@@ -53,7 +54,8 @@ struct HubDaemonConfig {
   std::string database = "/var/lib/advpnd/hub.db";
   std::string control_socket = kDefaultHubSocket;
   log::Level log_level = log::Level::Info;
-  RoutingConfig routing;  // [routing]
+  RoutingConfig routing;                 // [routing]
+  dataplane::MulticastConfig multicast;  // [multicast]
   db::SqliteStoreOptions store;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent
   std::vector<ConfigError> warnings;            // logged at start, printed by `advpnd check`

@@ -101,6 +101,7 @@ void write_dataplane_stats(JsonWriter& w, const dataplane::HubDataplaneStats& d)
       .field("to_device", d.to_device)
       .field("from_device", d.from_device)
       .field("by_kernel_route", d.by_kernel_route);
+  write_multicast_stats(w, d.multicast);
   write_drop_counts(w, d.drops);
   w.end_object();
 }
@@ -154,6 +155,7 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
     out += "dataplane: " + std::to_string(d.hairpinned) + " hair-pinned, " + std::to_string(d.to_device) +
            " to the hub, " + std::to_string(d.from_device) + " from the hub (" + std::to_string(d.by_kernel_route) +
            " of these by kernel routes), " + std::to_string(d.drops.total()) + " dropped\n";
+    out += multicast_stats_line(d.multicast);
   }
   return {true, out};
 }

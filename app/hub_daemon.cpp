@@ -23,6 +23,7 @@ constexpr std::string_view kLog = "hub";
 node::HubNodeConfig hub_node_config(const HubDaemonConfig& config) {
   node::HubNodeConfig out;
   out.nhs = config.nhs;
+  out.dataplane.multicast = config.multicast;
   return out;
 }
 }  // namespace

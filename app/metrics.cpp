@@ -43,6 +43,20 @@ void write_drops(PrometheusWriter& w, const dataplane::DropCounters& drops) {
   }
 }
 
+void write_multicast(PrometheusWriter& w, const dataplane::MulticastStats& m) {
+  w.family("advpnd_multicast_frames_total", "counter", "link-local multicast frames accepted for replication")
+      .sample(m.frames_in);
+  w.family("advpnd_multicast_copies_total", "counter", "link-local multicast copies, by where they went")
+      .sample(m.copies_out, {{"to", "nbma"}})
+      .sample(m.to_device, {{"to", "device"}});
+  w.family("advpnd_multicast_dropped_total", "counter", "multicast frames not replicated, by reason")
+      .sample(m.rate_limited_source, {{"reason", "rate-limited-source"}})
+      .sample(m.rate_limited_total, {{"reason", "rate-limited-total"}})
+      .sample(m.not_link_local, {{"reason", "not-link-local"}})
+      .sample(m.disabled, {{"reason", "disabled"}})
+      .sample(m.no_receiver, {{"reason", "no-receiver"}});
+}
+
 }  // namespace
 
 std::string hub_metrics(const HubParts& parts) {
@@ -68,6 +82,7 @@ std::string hub_metrics(const HubParts& parts) {
         .sample(d.hairpinned, {{"path", "hairpin"}})
         .sample(d.to_device, {{"path", "to-hub"}})
         .sample(d.from_device, {{"path", "from-hub"}});
+    write_multicast(w, d.multicast);
     write_drops(w, d.drops);
   }
   return w.take();
@@ -118,6 +133,7 @@ std::string spoke_metrics(const SpokeParts& parts) {
         .sample(d.packets_to_peers, {{"path", "to-peer"}})
         .sample(d.packets_to_hub, {{"path", "to-hub"}})
         .sample(d.packets_from_nbma, {{"path", "from-nbma"}});
+    write_multicast(w, d.multicast);
     write_drops(w, d.drops);
   }
   return w.take();

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/multicast_config.h"
 #include "app/secret_file.h"
 #include "app/routing_setup.h"
 #include "app/toml_reader.h"
@@ -204,8 +205,9 @@ Result<SpokeDaemonConfig, ConfigErrors> load_spoke_config(const std::string& pat
   config.strongswan.local_nbma = nhc.nbma;
 
   read_routing(in, config.routing);
+  read_multicast(in, MulticastRole::Spoke, config.multicast);
 
-  in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec", "routing"});
+  in.finish({"spoke", "nhs", "authentication", "shortcuts", "ipsec", "routing", "multicast"});
   if (in.failed()) return fail(in.errors());
   config.warnings = in.warnings();
   config.values = in.values();

@@ -13,6 +13,7 @@
 #include "app/routing_config.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "dataplane/multicast.h"
 #include "vici/strongswan_provider.h"
 
 namespace advpnd::app {
@@ -27,7 +28,8 @@ struct SpokeDaemonConfig {
   std::uint16_t tunnel_mtu = 1400;
   std::string control_socket = kDefaultSpokeSocket;
   log::Level log_level = log::Level::Info;
-  RoutingConfig routing;  // [routing]
+  RoutingConfig routing;                 // [routing]
+  dataplane::MulticastConfig multicast;  // [multicast]
   ProviderKind provider = ProviderKind::Strongswan;
   vici::StrongswanConfig strongswan;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent

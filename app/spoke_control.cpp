@@ -154,6 +154,7 @@ void write_dataplane_stats(JsonWriter& w, const dataplane::SpokeDataplaneStats& 
       .field("fragmented", d.fragmented)
       .field("icmp_sent", d.icmp_sent)
       .field("icmp_rate_limited", d.icmp_rate_limited);
+  write_multicast_stats(w, d.multicast);
   write_drop_counts(w, d.drops);
   w.end_object();
 }
@@ -170,7 +171,7 @@ std::string dataplane_stats_line(const dataplane::SpokeDataplaneStats& d) {
                  std::to_string(d.drops[reason]);
     }
   }
-  return out + (reasons.empty() ? "" : " (" + reasons + ")") + "\n";
+  return out + (reasons.empty() ? "" : " (" + reasons + ")") + "\n" + multicast_stats_line(d.multicast);
 }
 
 ControlReply show_stats(const SpokeParts& parts, bool json) {

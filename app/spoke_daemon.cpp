@@ -69,6 +69,7 @@ int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges
   node::SpokeNodeConfig node_config;
   node_config.agent = config->agent;
   node_config.dataplane.gre_key = config->gre_key.has_value();
+  node_config.dataplane.multicast = config->multicast;
   node_config.dataplane.routing = (*routing)->view((*device)->ifindex());  // and the responder's LAN answers (node/)
   node::SpokeNode spoke(node_config, node::SpokeSeams{**transport, *provider, **loop, **loop, device->get()},
                         [](const IpAddress& primary) {

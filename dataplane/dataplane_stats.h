@@ -15,17 +15,20 @@
 namespace advpnd::dataplane {
 
 enum class DropReason : std::uint8_t {
-  NoRoute,            // no shortcut, no hub (no NHS up), or (hub) no spoke owns the destination
-  TooBig,             // larger than the route's MTU with DF set (ICMP "fragmentation needed" sent)
-  NotIpv4,            // IPv6 or not IP at all (GRE protocol or version nibble)
-  Malformed,          // an IPv4 header that does not parse
-  DeviceWriteFailed,  // the TUN refused the packet
-  SendFailed,         // the NBMA transport refused the frame
-  TtlExpired,         // (hub) TTL would reach 0 when forwarded (RFC 1812 5.3.1)
-  Loop,               // (hub) the owner of the destination is the spoke it came from
+  NoRoute,               // no shortcut, no hub (no NHS up), or (hub) no spoke owns the destination
+  TooBig,                // larger than the route's MTU with DF set (ICMP "fragmentation needed" sent)
+  NotIpv4,               // IPv6 or not IP at all (GRE protocol or version nibble)
+  Malformed,             // an IPv4 header that does not parse
+  DeviceWriteFailed,     // the TUN refused the packet
+  SendFailed,            // the NBMA transport refused the frame
+  TtlExpired,            // (hub) TTL would reach 0 when forwarded (RFC 1812 5.3.1)
+  Loop,                  // (hub) the owner of the destination is the spoke it came from
+  Multicast,             // multicast outside 224.0.0.0/24, or [multicast] enabled = false (dataplane/multicast.h)
+  MulticastRateLimited,  // link-local multicast over a replication bound (dataplane/multicast.h)
 };
-inline constexpr std::size_t kDropReasonCount = 8;
-static_assert(static_cast<std::size_t>(DropReason::Loop) + 1 == kDropReasonCount, "one counter per reason");
+inline constexpr std::size_t kDropReasonCount = 10;
+static_assert(static_cast<std::size_t>(DropReason::MulticastRateLimited) + 1 == kDropReasonCount,
+              "one counter per reason");
 
 [[nodiscard]] constexpr std::string_view to_string(DropReason reason) {
   switch (reason) {
@@ -45,6 +48,10 @@ static_assert(static_cast<std::size_t>(DropReason::Loop) + 1 == kDropReasonCount
       return "ttl-expired";
     case DropReason::Loop:
       return "loop";
+    case DropReason::Multicast:
+      return "multicast";
+    case DropReason::MulticastRateLimited:
+      return "multicast-rate-limited";
   }
   return "unknown";
 }

@@ -1,5 +1,6 @@
 #include "dataplane/hub_dataplane.h"
 
+#include <algorithm>
 #include <string>
 
 #include "dataplane/ipv4_packet.h"
@@ -15,7 +16,8 @@ HubDataplane::HubDataplane(HubDataplaneConfig config, PacketDevice& device, Nbma
       sender_(transport),
       nhs_(nhs),
       clock_(clock),
-      peers_(config_.max_peers, config_.forget_idle_peer) {
+      peers_(config_.max_peers, config_.forget_idle_peer),
+      multicast_limiter_(config_.multicast) {
   nhs_.set_data_frame_handler([this](const NbmaFrame& frame) { on_frame(frame); });
   device_.set_handler([this](PacketBurst packets) { on_device_burst(packets); });
 }
@@ -78,6 +80,10 @@ void HubDataplane::on_frame(const NbmaFrame& frame) {
   const std::span<const std::byte> datagram = overlay->bytes;
   const MonotonicTime now = clock_.now();
   peers_.count_in(frame.outer_source, datagram.size(), now);
+  if (is_ipv4_multicast(header.destination)) {
+    on_multicast_frame(frame.outer_source, header, datagram, now);
+    return;
+  }
 
   const Owner owner = owner_of(header.destination);
   if (owner.local) {
@@ -115,6 +121,72 @@ void HubDataplane::on_frame(const NbmaFrame& frame) {
   nhs_.redirect().on_hairpin(frame.outer_source, datagram);
 }
 
+// --- link-local multicast (dataplane/multicast.h) -------------------------------
+
+bool HubDataplane::multicast_allowed(const IpAddress& destination) {
+  if (!is_link_local_multicast(destination)) {
+    ++stats_.multicast.not_link_local;  // needs a multicast router: not ours to flood
+    drop(DropReason::Multicast, destination);
+    return false;
+  }
+  if (!config_.multicast.enabled) {
+    ++stats_.multicast.disabled;
+    drop(DropReason::Multicast, destination);
+    return false;
+  }
+  return true;
+}
+
+void HubDataplane::collect_receivers(const IpAddress& except) {
+  receivers_.clear();
+  const std::int64_t now = clock_.unix_seconds();
+  for (const auto& [key, binding] : nhs_.cache().all()) {
+    if (binding.expires_at <= now) continue;
+    const IpAddress nbma = nbma_of(binding);
+    if (nbma != except) receivers_.push_back(nbma);
+  }
+  // A spoke with several bindings (its /32 and its LAN) gets one copy.
+  std::sort(receivers_.begin(), receivers_.end());
+  receivers_.erase(std::unique(receivers_.begin(), receivers_.end()), receivers_.end());
+}
+
+void HubDataplane::on_multicast_frame(const IpAddress& source, const InnerIpv4& header,
+                                      std::span<const std::byte> datagram, MonotonicTime now) {
+  if (!multicast_allowed(header.destination)) return;
+  switch (multicast_limiter_.admit(source, now)) {
+    case MulticastLimiter::Verdict::SourceLimited:
+      ++stats_.multicast.rate_limited_source;
+      drop(DropReason::MulticastRateLimited, source);
+      return;
+    case MulticastLimiter::Verdict::TotalLimited:
+      ++stats_.multicast.rate_limited_total;
+      drop(DropReason::MulticastRateLimited, source);
+      return;
+    case MulticastLimiter::Verdict::Pass:
+      break;
+  }
+  ++stats_.multicast.frames_in;
+  // The hub's own IGP hears it like any router on the segment would.
+  if (auto written = device_.write(datagram); !written) {
+    drop(DropReason::DeviceWriteFailed, source);
+  } else {
+    ++stats_.multicast.to_device;
+  }
+  // ... and so does every other spoke: not back to the sender, TTL as it
+  // came (link-local: not routed), no Traffic Indication.
+  collect_receivers(source);
+  if (receivers_.empty()) ++stats_.multicast.no_receiver;
+  for (const IpAddress& receiver : receivers_) {
+    // Queued by RawGreTransport and sent with the read's batch.
+    if (!sender_.transport().send(receiver, nhrp::kGreProtocolIpv4, datagram, header.tos)) {
+      drop(DropReason::SendFailed, receiver);
+      continue;
+    }
+    peers_.count_out(receiver, datagram.size(), now);
+    ++stats_.multicast.copies_out;
+  }
+}
+
 // --- hub's host -> spoke --------------------------------------------------------
 
 void HubDataplane::on_device_burst(PacketBurst packets) {
@@ -125,6 +197,20 @@ void HubDataplane::on_device_burst(PacketBurst packets) {
     auto parsed = parse_inner_ipv4(packet);
     if (!parsed) {
       drop(drop_reason(parsed.error()), {});
+      continue;
+    }
+    if (is_ipv4_multicast(parsed->destination)) {
+      // The hub's own IGP (not rate-bounded: it is ours): one copy per spoke.
+      if (!multicast_allowed(parsed->destination)) continue;
+      ++stats_.multicast.frames_in;
+      collect_receivers({});
+      if (receivers_.empty()) ++stats_.multicast.no_receiver;
+      const std::span<const std::byte> datagram = packet.first(parsed->total_length);
+      for (const IpAddress& receiver : receivers_) {
+        outgoing_.push_back(platform::OutgoingFrame{receiver, nhrp::kGreProtocolIpv4, datagram, parsed->tos});
+        peers_.count_out(receiver, datagram.size(), now);
+        ++stats_.multicast.copies_out;
+      }
       continue;
     }
     const Owner owner = owner_of(parsed->destination);

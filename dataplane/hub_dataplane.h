@@ -17,6 +17,9 @@
 //             (or of the upstream NHS it is: NextHopServer::nbma_of_overlay),
 //             as a hair-pin (TTL - 1, redirect policy told)
 //        else dropped (no route)
+//      link-local multicast (224.0.0.0/24, dataplane/multicast.h): rate-bounded
+//        (per spoke, total) ──▶ hub's device and a copy to every other
+//        registered spoke, TTL untouched, no redirect
 //   host ──▶ device ──burst──▶ the owning spoke (binding, or the binding of the
 //                              kernel route's overlay gateway) ──▶ one batch per burst
 //
@@ -27,6 +30,8 @@
 // Spoke-to-spoke forwarding bypasses the kernel, so the hub does what a
 // router does (RFC 1812 5.3.1): decrement the TTL and drop at 0. Packets to
 // and from the device are the kernel's to route (it decrements there).
+// Link-local multicast is not routed (RFC 5771 section 4), so its copies
+// keep their TTL.
 #pragma once
 
 #include <cstddef>
@@ -38,7 +43,9 @@
 #include "base/nbma_transport.h"
 #include "dataplane/dataplane_stats.h"
 #include "dataplane/frame_sender.h"
+#include "dataplane/ipv4_packet.h"
 #include "dataplane/kernel_next_hop.h"
+#include "dataplane/multicast.h"
 #include "dataplane/packet_device.h"
 #include "dataplane/peer_table.h"
 #include "hub/next_hop_server.h"
@@ -55,14 +62,17 @@ struct HubDataplaneConfig {
   Duration forget_idle_peer = std::chrono::hours(1);
   // The kernel's routes for what no binding or local prefix covers.
   KernelRouting routing;
+  // Link-local multicast replication (IGPs over the overlay).
+  MulticastConfig multicast;
 };
 
 struct HubDataplaneStats {
   std::uint64_t hairpinned = 0;   // spoke -> spoke through the hub
   std::uint64_t to_device = 0;    // spoke -> hub's host
-  std::uint64_t from_device = 0;  // hub's host -> spoke
+  std::uint64_t from_device = 0;  // hub's host -> spoke (multicast copies included)
   std::uint64_t bursts = 0;
   std::uint64_t by_kernel_route = 0;  // of the above, sent where a kernel route said
+  MulticastStats multicast;
   DropCounters drops;
 };
 
@@ -95,6 +105,15 @@ class HubDataplane {
   [[nodiscard]] Owner owner_by_route(const IpAddress& destination) const;
   [[nodiscard]] IpAddress nbma_of(const db::Binding& binding) const;
   void drop(DropReason reason, const IpAddress& about);
+  // A multicast datagram from a spoke (`source`: its outer NBMA).
+  void on_multicast_frame(const IpAddress& source, const InnerIpv4& header, std::span<const std::byte> datagram,
+                          MonotonicTime now);
+  // False (dropped and counted) unless `destination` is link-local
+  // multicast and replication is on.
+  bool multicast_allowed(const IpAddress& destination);
+  // receivers_ = the NBMA of every registered spoke (unexpired binding,
+  // post-NAT if known) except `except`, each once.
+  void collect_receivers(const IpAddress& except);
 
   HubDataplaneConfig config_;
   PacketDevice& device_;
@@ -102,6 +121,8 @@ class HubDataplane {
   hub::NextHopServer& nhs_;
   const Clock& clock_;
   PeerTable peers_;
+  MulticastLimiter multicast_limiter_;
+  std::vector<IpAddress> receivers_;  // of one multicast datagram; capacity kept
   HubDataplaneStats stats_;
   std::vector<platform::OutgoingFrame> outgoing_;
   std::vector<std::byte> forward_buffer_;  // a writable copy for the TTL decrement

@@ -21,6 +21,7 @@ SpokeDataplane::SpokeDataplane(const SpokeDataplaneConfig& config, PacketDevice&
       clock_(clock),
       peers_(config_.max_peers, config_.forget_idle_peer),
       icmp_rate_(config_.icmp_rate, config_.icmp_max_senders),
+      multicast_limiter_(config_.multicast),
       icmp_buffer_(kMaxIcmpErrorSize) {
   device_.set_handler([this](PacketBurst packets) { on_device_burst(packets); });
 }
@@ -84,6 +85,10 @@ bool SpokeDataplane::route_packet(std::span<const std::byte> packet, MonotonicTi
     return false;
   }
   const InnerIpv4& header = *parsed;
+  if (is_ipv4_multicast(header.destination)) {
+    route_multicast(packet.first(header.total_length), header, now);
+    return false;
+  }
   const NextHop hop = next_hop(header.destination);
   if (hop.nbma.empty()) {
     drop(DropReason::NoRoute, header.destination);
@@ -107,6 +112,38 @@ bool SpokeDataplane::route_packet(std::span<const std::byte> packet, MonotonicTi
   ++(hop.shortcut ? stats_.packets_to_peers : stats_.packets_to_hub);
   if (hop.by_route) ++stats_.by_kernel_route;
   return true;
+}
+
+void SpokeDataplane::route_multicast(std::span<const std::byte> datagram, const InnerIpv4& header, MonotonicTime now) {
+  MulticastStats& stats = stats_.multicast;
+  if (!is_link_local_multicast(header.destination)) {
+    ++stats.not_link_local;  // needs a multicast router (RFC 5771 section 4): not carried
+    drop(DropReason::Multicast, header.destination);
+    return;
+  }
+  if (!config_.multicast.enabled) {
+    ++stats.disabled;
+    drop(DropReason::Multicast, header.destination);
+    return;
+  }
+  if (multicast_limiter_.admit_total(now) != MulticastLimiter::Verdict::Pass) {
+    ++stats.rate_limited_total;
+    drop(DropReason::MulticastRateLimited, header.destination);
+    return;
+  }
+  ++stats.frames_in;
+  if (nhs_nbmas_.empty()) {
+    ++stats.no_receiver;
+    drop(DropReason::NoRoute, header.destination);  // no NHS is up
+    return;
+  }
+  // One unicast copy per NHS; the hub replicates to the other spokes. The
+  // TTL is the sender's (link-local: not routed).
+  for (const IpAddress& nhs : nhs_nbmas_) {
+    outgoing_.push_back(platform::OutgoingFrame{nhs, nhrp::kGreProtocolIpv4, datagram, header.tos});
+    peers_.count_out(nhs, datagram.size(), now);
+    ++stats.copies_out;
+  }
 }
 
 void SpokeDataplane::send_fragmentation_needed(std::span<const std::byte> packet, const InnerIpv4& header,

@@ -11,6 +11,9 @@
 //              too big for the route? DF: ICMP "fragmentation needed" back
 //                                     into the device; no DF: send anyway
 //              GRE 0x0800, outer TOS = inner TOS ──▶ one batch per burst
+//              link-local multicast (224.0.0.0/24, dataplane/multicast.h):
+//                rate-bounded, one copy to each NHS that is up (set_nhs_nbmas);
+//                other multicast dropped
 //   NBMA ──▶ Nhc data handler ──▶ on_frame ──▶ device.write
 //
 // Single-threaded on the event loop: a route change (route_via_peer /
@@ -35,6 +38,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -44,6 +48,7 @@
 #include "dataplane/frame_sender.h"
 #include "dataplane/ipv4_packet.h"
 #include "dataplane/kernel_next_hop.h"
+#include "dataplane/multicast.h"
 #include "dataplane/packet_device.h"
 #include "dataplane/peer_table.h"
 #include "dataplane/route_table.h"
@@ -67,6 +72,8 @@ struct SpokeDataplaneConfig {
   // The kernel's routes: a route into the overlay whose gateway is another
   // spoke (BGP next hop unchanged) follows that spoke's shortcut when there is one.
   KernelRouting routing;
+  // Link-local multicast to the NHSs (IGPs over the overlay); `total` bounds it.
+  MulticastConfig multicast;
 };
 
 struct SpokeDataplaneStats {
@@ -78,6 +85,7 @@ struct SpokeDataplaneStats {
   std::uint64_t icmp_sent = 0;          // "fragmentation needed" written back
   std::uint64_t icmp_rate_limited = 0;
   std::uint64_t bursts = 0;
+  MulticastStats multicast;
   DropCounters drops;
 };
 
@@ -100,6 +108,10 @@ class SpokeDataplane final : public shortcut::ShortcutDataplane {
   // Fail-over: the primary NHS changed (empty: none is up; hub traffic drops).
   void set_hub_nbma(const IpAddress& hub_nbma) { config_.hub_nbma = hub_nbma; }
   [[nodiscard]] const IpAddress& hub_nbma() const { return config_.hub_nbma; }
+  // Every NHS that is up (registered): where link-local multicast goes
+  // (Cisco `ip nhrp map multicast` for each NHS).
+  void set_nhs_nbmas(std::vector<IpAddress> nbmas) { nhs_nbmas_ = std::move(nbmas); }
+  [[nodiscard]] const std::vector<IpAddress>& nhs_nbmas() const { return nhs_nbmas_; }
 
   // A GRE frame that is not NHRP, from the Nhc's data handler.
   void on_frame(const NbmaFrame& frame);
@@ -124,6 +136,8 @@ class SpokeDataplane final : public shortcut::ShortcutDataplane {
   [[nodiscard]] std::size_t max_inner(std::uint16_t route_mtu) const;
   // Handles one packet of a burst; true when it was queued in outgoing_.
   bool route_packet(std::span<const std::byte> packet, MonotonicTime now);
+  // A multicast packet of a burst: copies queued in outgoing_, or dropped.
+  void route_multicast(std::span<const std::byte> datagram, const InnerIpv4& header, MonotonicTime now);
   void send_fragmentation_needed(std::span<const std::byte> packet, const InnerIpv4& header, std::size_t max_inner,
                                  MonotonicTime now);
   // Counts the drop; logs the first ones and then every power of two.
@@ -136,6 +150,8 @@ class SpokeDataplane final : public shortcut::ShortcutDataplane {
   RouteTable routes_;
   PeerTable peers_;
   KeyedTokenBucket<IpAddress> icmp_rate_;
+  MulticastLimiter multicast_limiter_;
+  std::vector<IpAddress> nhs_nbmas_;
   SpokeDataplaneStats stats_;
   std::vector<platform::OutgoingFrame> outgoing_;  // one burst; capacity kept
   std::vector<std::byte> icmp_buffer_;

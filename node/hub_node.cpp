@@ -9,7 +9,11 @@ namespace {
 dataplane::HubDataplaneConfig with_own_address(dataplane::HubDataplaneConfig config, const IpAddress& own) {
   const auto host = shortcut::Prefix::host(own);
   if (std::find(config.local_prefixes.begin(), config.local_prefixes.end(), host) == config.local_prefixes.end()) {
-    config.local_prefixes.insert(config.local_prefixes.begin(), host);
+    // (Built anew rather than inserted at begin(): g++-12 -O2 sees a
+    // "potential null pointer dereference" in the inlined realloc-insert.)
+    std::vector<shortcut::Prefix> local{host};
+    local.insert(local.end(), config.local_prefixes.begin(), config.local_prefixes.end());
+    config.local_prefixes = std::move(local);
   }
   return config;
 }

@@ -35,6 +35,11 @@ SpokeNode::SpokeNode(const SpokeNodeConfig& config, const SpokeSeams& seams, Pri
     if (own_dataplane_) own_dataplane_->set_hub_nbma(nbma);
     if (on_primary_) on_primary_(nbma);
   });
+  // Link-local multicast goes to every NHS that is up.
+  if (own_dataplane_) {
+    agent_->nhc().servers().set_on_state_change(
+        [this] { own_dataplane_->set_nhs_nbmas(agent_->nhc().servers().up_nbmas()); });
+  }
   // A LAN our kernel routes to (connected, static, learned by BGP/OSPF) is
   // answered with that route's prefix, as Cisco spokes do; the WAN (the
   // interface toward the first NHS) and default routes are not.

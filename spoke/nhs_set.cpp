@@ -78,6 +78,7 @@ void NhsSet::finish_stop() {
 
 void NhsSet::on_state_change(NhsRegistration& /*nhs*/, RegistrationState /*from*/, RegistrationState to) {
   update_primary();
+  if (on_any_change_) on_any_change_();
   if (to == RegistrationState::Idle) check_stopped();
 }
 
@@ -103,6 +104,14 @@ void NhsSet::update_primary() {
 std::size_t NhsSet::up_count() const {
   return static_cast<std::size_t>(
       std::count_if(servers_.begin(), servers_.end(), [](const auto& nhs) { return nhs->up(); }));
+}
+
+std::vector<IpAddress> NhsSet::up_nbmas() const {
+  std::vector<IpAddress> out;
+  for (const auto& nhs : servers_) {
+    if (nhs->up()) out.push_back(nhs->nbma());
+  }
+  return out;
 }
 
 bool NhsSet::is_nhs(const IpAddress& nbma) const {

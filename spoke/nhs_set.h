@@ -56,6 +56,11 @@ class NhsSet {
   [[nodiscard]] std::vector<NhsStatus> status() const;
   [[nodiscard]] const std::vector<std::unique_ptr<NhsRegistration>>& registrations() const { return servers_; }
   void set_on_primary_change(PrimaryChanged callback) { on_primary_change_ = std::move(callback); }
+  // The NBMA of every NHS that is up, by preference (where link-local
+  // multicast goes: dataplane/multicast.h).
+  [[nodiscard]] std::vector<IpAddress> up_nbmas() const;
+  // Runs after any registration changed state (up_nbmas() may have changed).
+  void set_on_state_change(std::function<void()> callback) { on_any_change_ = std::move(callback); }
 
   // Received packets, routed by request ID; false when no NHS waits for it.
   bool on_registration_reply(const NbmaFrame& frame, const nhrp::Packet& reply);
@@ -72,6 +77,7 @@ class NhsSet {
   std::vector<std::unique_ptr<NhsRegistration>> servers_;  // by preference
   const NhsRegistration* primary_ = nullptr;
   PrimaryChanged on_primary_change_;
+  std::function<void()> on_any_change_;
   std::function<void()> stopped_;
   std::unique_ptr<Timer> stopped_timer_;
   bool stopping_ = false;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The advpnd namespace lab: a DMVPN phase 3 network on one machine.
 
-    lab.py up [--provider strongswan|none] [--idle-timeout S]   bring it up
+    lab.py up [--provider strongswan|none] [--idle-timeout S] [--routing static|bgp|ospf]   bring it up
     lab.py down                                                 tear it down (also after a crash)
     lab.py demo                                                 the mission, step by step
     lab.py status                                               advpnctl on every node
@@ -108,9 +108,11 @@ class Lab:
         waited for at start. routing: "static" (each spoke registers its LAN, advpnd installs the
         overlay routes) or "bgp" (FRR zebra + bgpd on the hub and every spoke, iBGP over the
         overlay with the hub as route reflector; spokes register only their /32 and announce
-        their LAN; the hub announces the data centre)."""
-        if routing not in ("static", "bgp"):
-            raise LabError("routing: static or bgp")
+        their LAN; the hub announces the data centre) or "ospf" (FRR zebra + ospfd instead of bgpd:
+        OSPF area 0 over the overlay, carried by advpnd's link-local multicast replication; same
+        registrations and announcements as "bgp")."""
+        if routing not in ("static", "bgp", "ospf"):
+            raise LabError("routing: static, bgp or ospf")
         self.routing = routing
         if not name.isalnum() or len(name) > 16:
             raise LabError("lab name: letters and digits, at most 16 (it prefixes the namespaces)")
@@ -223,7 +225,7 @@ class Lab:
             for spoke in self.spokes:
                 self._start_spoke(spoke)
             self.wait_registered()
-            if self.routing == "bgp":
+            if self.routing in ("bgp", "ospf"):
                 for node in ["hub"] + [s.node for s in self.spokes]:
                     self._start_frr(node)
         except BaseException:
@@ -346,7 +348,7 @@ rate_per_minute = {self.redirect_rate_per_minute}
 burst = {self.redirect_burst}
 
 [routing]
-overlay_routes = [{'' if self.routing == 'bgp' else f'"{SPOKE_LANS}"'}]   # the spokes' LANs, unless BGP announces them
+overlay_routes = [{'' if self.dynamic_routing else f'"{SPOKE_LANS}"'}]   # the spokes' LANs, unless BGP/OSPF announces them
 """)
         return path
 
@@ -392,18 +394,29 @@ vici_socket = "{self.vici_socket(spoke.node)}"
 psk = "{self.spoke_psk.get(spoke.node, PSK)}"
 
 [routing]
-overlay_routes = [{'' if self.routing == 'bgp' else f'"{SPOKE_LANS}", "{DC_PREFIX}"'}]   # unless BGP announces them
+overlay_routes = [{'' if self.dynamic_routing else f'"{SPOKE_LANS}", "{DC_PREFIX}"'}]   # unless BGP/OSPF announces them
 """)
         return path
 
+    @property
+    def dynamic_routing(self) -> bool:
+        """FRR announces the LANs (BGP or OSPF): spokes register only their /32."""
+        return self.routing in ("bgp", "ospf")
+
     def _spoke_lan_keys(self, spoke: Spoke) -> str:
-        if self.routing == "bgp":
-            return "# the LAN is announced by BGP and answered from the kernel's route: only the /32 registers"
+        if self.dynamic_routing:
+            return f"# the LAN is announced by {self.routing.upper()} and answered from the kernel's route: only the /32 registers"
         return f'local_prefixes = ["{spoke.lan_prefix}"]\nregister_local_prefixes = true'
 
-    # --- FRR (routing = "bgp") --------------------------------------------------
+    # --- FRR (routing = "bgp" or "ospf") -------------------------------------------
+
+    @property
+    def frr_daemon(self) -> str:
+        return "ospfd" if self.routing == "ospf" else "bgpd"
 
     def frr_config(self, node: str) -> str:
+        if self.routing == "ospf":
+            return self.ospf_config(node)
         if node == "hub":
             return f"""frr defaults traditional
 hostname hub
@@ -431,16 +444,71 @@ router bgp {BGP_AS}
  exit-address-family
 """
 
+    def ospf_config(self, node: str) -> str:
+        """OSPF area 0 on the overlay TUN as a broadcast network with the hub as DR (priority 255)
+        and spokes priority 0 (never DR/BDR): a spoke is Full with the hub only, and a route via the
+        broadcast network keeps the announcing spoke's overlay address as its next hop (RFC 2328
+        16.1.1), which is what NHRP then shortcuts. (Point-to-multipoint would make every next hop
+        the hub's, and its hellos, which the hub replicates, would make spokes Full with each
+        other.) mtu-ignore: the hub's TUN MTU and the spokes' differ (the DBD MTU check, RFC 2328
+        10.6). Hello 1 s / dead 4 s and no LSA/SPF throttling: the lab converges within seconds
+        (the wait timer = dead)."""
+        throttle = """ timers throttle spf 0 50 500
+ timers throttle lsa all 0
+ timers lsa min-arrival 0
+"""
+        iface = f"""interface advpnd0
+ ip ospf network broadcast
+ ip ospf priority {255 if node == "hub" else 0}
+ ip ospf hello-interval 1
+ ip ospf dead-interval 4
+ ip ospf mtu-ignore
+"""
+        if node == "hub":
+            return f"""frr defaults traditional
+hostname hub
+{iface}router ospf
+ ospf router-id {HUB_OVERLAY}
+{throttle} passive-interface dc0
+ network 10.0.0.0/24 area 0
+ network {DC_PREFIX} area 0
+"""
+        spoke = self.spoke(node)
+        return f"""frr defaults traditional
+hostname {node}
+{iface}router ospf
+ ospf router-id {spoke.overlay}
+{throttle} passive-interface lan0
+ network 10.0.0.0/24 area 0
+ network {spoke.lan_prefix} area 0
+"""
+
+    def ospf_neighbors(self, node: str) -> dict[str, str]:
+        """router id -> state ("Full/DR", "2-Way/DROther", ...) from `show ip ospf neighbor json`."""
+        raw = self.exec_in(node, ["vtysh", "--vty_socket", str(self.node_dir(node) / "frr"), "-c",
+                                  "show ip ospf neighbor json"], check=False).stdout
+        try:
+            data = json.loads(raw or "{}")
+        except json.JSONDecodeError:
+            return {}
+        out = {}
+        for router_id, entries in data.get("neighbors", {}).items():
+            entry = entries[0] if isinstance(entries, list) and entries else entries
+            if isinstance(entry, dict):
+                out[router_id] = entry.get("nbrState") or entry.get("state", "")
+        return out
+
     def vtysh(self, node: str, command: str) -> str:
         return self.exec_in(node, ["vtysh", "--vty_socket", str(self.node_dir(node) / "frr"), "-c", command]).stdout
 
     def _start_frr(self, node: str) -> None:
-        """zebra and bgpd in the node's namespace, each with its own pid file, zebra socket and vty
+        """zebra and bgpd (or ospfd) in the node's namespace, each with its own pid file, zebra socket and vty
         socket folder under the node's lab folder (no /etc/frr, no /run/frr)."""
         d = self.node_dir(node) / "frr"
         d.mkdir(parents=True, exist_ok=True)
         (d / "zebra.conf").write_text(f"hostname {node}\n")
-        (d / "bgpd.conf").write_text(self.frr_config(node))
+        daemon = self.frr_daemon
+        (d / f"{daemon}.conf").write_text(self.frr_config(node))
         # The daemons drop to the frr user (its vty group frrvty): the folder is theirs.
         for path in [d, *d.iterdir()]:
             shutil.chown(path, "frr", "frr")
@@ -448,11 +516,11 @@ router bgp {BGP_AS}
         self.exec_in(node, [str(FRR / "zebra"), *common, "-f", str(d / "zebra.conf"), "-i", str(d / "zebra.pid"),
                             "--log", f"file:{d}/zebra.log"])
         self._wait(lambda: (d / "zserv.api").exists(), 10, f"zebra on {node} did not open its socket")
-        self.exec_in(node, [str(FRR / "bgpd"), *common, "-f", str(d / "bgpd.conf"), "-i", str(d / "bgpd.pid"),
-                            "--log", f"file:{d}/bgpd.log"])
-        self._wait(lambda: (d / "bgpd.pid").exists(), 10, f"bgpd on {node} did not start")
-        for daemon in ("zebra", "bgpd"):
-            self.pids[f"{daemon}-{node}"] = int((d / f"{daemon}.pid").read_text().split()[0])
+        self.exec_in(node, [str(FRR / daemon), *common, "-f", str(d / f"{daemon}.conf"), "-i", str(d / f"{daemon}.pid"),
+                            "--log", f"file:{d}/{daemon}.log"])
+        self._wait(lambda: (d / f"{daemon}.pid").exists(), 10, f"{daemon} on {node} did not start")
+        for name in ("zebra", daemon):
+            self.pids[f"{name}-{node}"] = int((d / f"{name}.pid").read_text().split()[0])
         self.save_state()
 
     def _start_spoke(self, spoke: Spoke) -> None:
@@ -810,14 +878,16 @@ def main() -> int:
     parser.add_argument("--bin", type=Path, default=default_bin_dir(), help="folder with advpnd and advpnctl")
     parser.add_argument("--provider", choices=["strongswan", "none"], default="strongswan")
     parser.add_argument("--idle-timeout", type=int, default=None, help="shortcut idle timeout (s)")
+    parser.add_argument("--routing", choices=["static", "bgp", "ospf"], default="static",
+                        help="static overlay routes, or FRR next to advpnd: BGP or OSPF over the overlay")
     args = parser.parse_args()
     try:
         if args.command == "demo":
             return demo(args.bin, args.idle_timeout or 10)
         if args.command == "up":
-            lab = Lab(args.name, args.bin, args.provider, idle_timeout=args.idle_timeout or 120)
+            lab = Lab(args.name, args.bin, args.provider, idle_timeout=args.idle_timeout or 120, routing=args.routing)
             lab.up()
-            print(f"lab {args.name} up ({args.provider}); state and logs in {lab.dir}; "
+            print(f"lab {args.name} up ({args.provider}, routing {args.routing}); state and logs in {lab.dir}; "
                   f"`ip netns exec {lab.ns('h1')} ping 10.1.2.10` to try it")
             return 0
         if args.command == "down":

@@ -36,7 +36,8 @@ inline const IpAddress kHubNbma = ip("203.0.113.1");
 inline const IpAddress kHubProtocol = ip("10.0.0.1");
 
 struct Hub {
-  Hub(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, KernelRouting routing = {}) {
+  Hub(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, KernelRouting routing = {},
+      MulticastConfig multicast = {}) {
     auto endpoint = fabric.create_endpoint(kHubNbma);
     REQUIRE(endpoint.ok());
     transport = std::move(endpoint).value();
@@ -45,6 +46,7 @@ struct Hub {
     config.nhs.protocol = kHubProtocol;
     config.dataplane.local_prefixes = {shortcut::Prefix::of(ip("172.16.0.0"), 16)};  // and the hub's own address
     config.dataplane.routing = routing;
+    config.dataplane.multicast = multicast;
     // The daemon's assembly (node/hub_node.h), resolutions by route included.
     assembled = std::make_unique<node::HubNode>(config, node::HubSeams{*transport, store, loop, loop, &device});
     REQUIRE(assembled->start().ok());
@@ -63,13 +65,14 @@ struct Hub {
 
 struct Spoke {
   Spoke(fakes::InMemoryFabric& fabric, fakes::FakeLoop& loop, IpAddress nbma_address, IpAddress protocol_address,
-        KernelRouting routing = {})
+        KernelRouting routing = {}, MulticastConfig multicast = {})
       : nbma(nbma_address), protocol(protocol_address), provider(loop), device("spoke0", 1476) {
     auto endpoint = fabric.create_endpoint(nbma);
     REQUIRE(endpoint.ok());
     transport = std::move(endpoint).value();
     node::SpokeNodeConfig config;
     config.dataplane.routing = routing;
+    config.dataplane.multicast = multicast;
     config.agent.nhc.nbma = nbma;
     config.agent.nhc.protocol = protocol;
     config.agent.nhc.holding_time = 600;
@@ -108,9 +111,10 @@ struct QuietLogs {
 };
 
 struct Mission {
-  explicit Mission(KernelRouting hub_routing = {}) : fabric(loop), hub(fabric, loop, hub_routing) {}
-  Spoke& add_spoke(const char* nbma, const char* protocol, KernelRouting routing = {}) {
-    spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol), routing));
+  explicit Mission(KernelRouting hub_routing = {}, MulticastConfig hub_multicast = {})
+      : fabric(loop), hub(fabric, loop, hub_routing, hub_multicast) {}
+  Spoke& add_spoke(const char* nbma, const char* protocol, KernelRouting routing = {}, MulticastConfig multicast = {}) {
+    spokes.push_back(std::make_unique<Spoke>(fabric, loop, ip(nbma), ip(protocol), routing, multicast));
     return *spokes.back();
   }
   void settle() { loop.run_until_idle(); }

@@ -4,13 +4,16 @@
 // Indications. The daemon stays up, counts malformed packets by reason in
 // `show stats --json` (errors.malformed: ..., transport.dropped_malformed for
 // what is not even GRE), never answers an Error Indication, and legitimate
-// spokes still register afterwards.
+// spokes still register afterwards. A link-local multicast flood from one
+// source is bounded per source (dataplane/multicast.h) and counted.
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <random>
+#include <thread>
 #include <vector>
 
+#include "tests/dataplane/packets.h"
 #include "tests/hub_system/hub_process.h"
 #include "tests/hub_system/spoke_sim.h"
 
@@ -137,6 +140,50 @@ TEST_CASE("hub system: hostile input is counted by reason, Error Indications are
 
   // A legitimate spoke is served as usual.
   CHECK(register_spoke(wire, kLegit, 1000) == nhrp::CieCode::Success);
+  CHECK(hub.registrations()["count"].as_int() == 1);
+  REQUIRE(hub.alive());
+}
+
+TEST_CASE("hub system: a link-local multicast flood from one source is bounded per source and counted") {
+  enter_test_netns();
+  HubProcess hub;
+  hub.start();
+  SpokeWire wire;
+  REQUIRE(register_spoke(wire, kLegit, 1) == nhrp::CieCode::Success);  // a receiver for the copies
+
+  // 300 OSPF-like frames (224.0.0.5, TTL 1) at once, and one to a group that is not link-local.
+  constexpr int kFlood = 300;
+  for (int i = 0; i < kFlood; ++i) {
+    dataplane::test::UdpSpec spec{kHostile.protocol, IpAddress::v4(224, 0, 0, 5)};
+    spec.ttl = 1;
+    spec.sequence = static_cast<std::uint32_t>(i);
+    wire.send_gre(kHostile.source, nhrp::kGreProtocolIpv4, dataplane::test::udp_packet(spec));
+  }
+  wire.send_gre(kHostile.source, nhrp::kGreProtocolIpv4,
+                dataplane::test::udp_packet({kHostile.protocol, IpAddress::v4(239, 1, 1, 1)}));
+
+  JsonValue stats = hub.stats();
+  for (int wait = 0; wait < 100; ++wait) {  // the daemon reads them in its own time
+    const JsonValue& m = stats["dataplane"]["multicast"];
+    if (m["frames_in"].as_int() + m["rate_limited_source"].as_int() + m["not_link_local"].as_int() > kFlood) break;
+    std::this_thread::sleep_for(50ms);
+    stats = hub.stats();
+  }
+  const JsonValue& m = stats["dataplane"]["multicast"];
+  // deploy/hub.toml's defaults: a burst of 100 per spoke, then 50 a second.
+  CHECK(m["frames_in"].as_int() >= 100);
+  CHECK(m["frames_in"].as_int() <= 120);
+  CHECK(m["frames_in"].as_int() + m["rate_limited_source"].as_int() == kFlood);
+  CHECK(m["rate_limited_total"].as_int() == 0);
+  CHECK(m["not_link_local"].as_int() == 1);
+  CHECK(m["copies_out"].as_int() == m["frames_in"].as_int());  // to kLegit only, never back to the sender
+  CHECK(m["to_device"].as_int() == m["frames_in"].as_int());
+  CHECK(stats["dataplane"]["drops"]["multicast-rate-limited"].as_int() == m["rate_limited_source"].as_int());
+  CHECK(stats["dataplane"]["drops"]["multicast"].as_int() == 1);
+  CHECK(stats["dataplane"]["hairpinned"].as_int() == 0);
+  const CommandResult table = hub.ctl({"show", "stats"});
+  CHECK(table.out.find("multicast: " + std::to_string(m["frames_in"].as_int()) + " link-local frames in") !=
+        std::string::npos);
   CHECK(hub.registrations()["count"].as_int() == 1);
   REQUIRE(hub.alive());
 }

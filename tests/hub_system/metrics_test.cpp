@@ -107,6 +107,11 @@ TEST_CASE("hub metrics: /metrics answers the text format, counters move with tra
   CHECK(sample(after, "advpnd_store_commits_total{result=\"ok\"}") >= 1);
   CHECK(sample(after, "advpnd_transport_frames_total{direction=\"received\"}") >= 2);
   CHECK(sample(after, "advpnd_dataplane_drops_total{reason=\"no-route\"}") == 0);
+  // Link-local multicast replication (dataplane/multicast.h): exposed, nothing sent yet.
+  CHECK(sample(after, "advpnd_multicast_frames_total") == 0);
+  CHECK(sample(after, "advpnd_multicast_copies_total{to=\"nbma\"}") == 0);
+  CHECK(sample(after, "advpnd_multicast_dropped_total{reason=\"rate-limited-source\"}") == 0);
+  CHECK(sample(after, "advpnd_dataplane_drops_total{reason=\"multicast-rate-limited\"}") == 0);
 
   CHECK(http_get("/").status_line == "HTTP/1.0 404 Not Found");
   CHECK(hub.alive());
@@ -137,6 +142,7 @@ TEST_CASE("hub metrics: promtool check metrics accepts what the hub and a spoke 
   CHECK(body.find("advpnd_nhs_up{nbma=\"127.0.0.1\"}") != std::string::npos);
   CHECK(body.find("advpnd_shortcut_setup_seconds_bucket{le=\"+Inf\"} 0") != std::string::npos);
   CHECK(body.find("advpnd_dataplane_drops_total{reason=\"no-route\"}") != std::string::npos);
+  CHECK(body.find("advpnd_multicast_dropped_total{reason=\"rate-limited-total\"}") != std::string::npos);
   check_with_promtool(body);
 }
 
