@@ -78,6 +78,7 @@ void write_multicast_stats(JsonWriter& w, const dataplane::MulticastStats& m) {
       .field("not_link_local", m.not_link_local)
       .field("disabled", m.disabled)
       .field("no_receiver", m.no_receiver)
+      .field("not_registered", m.not_registered)
       .end_object();
 }
 
@@ -87,7 +88,7 @@ std::string multicast_stats_line(const dataplane::MulticastStats& m) {
          " to the device; dropped: " + std::to_string(m.rate_limited_source + m.rate_limited_total) +
          " rate-limited (" + std::to_string(m.rate_limited_source) + " per source, " +
          std::to_string(m.rate_limited_total) + " total), " + std::to_string(m.not_link_local) + " not link-local, " +
-         std::to_string(m.disabled) + " disabled\n";
+         std::to_string(m.disabled) + " disabled, " + std::to_string(m.not_registered) + " from unregistered sources\n";
 }
 
 std::string transport_stats_line(const TransportStats& t) {

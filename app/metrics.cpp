@@ -54,7 +54,8 @@ void write_multicast(PrometheusWriter& w, const dataplane::MulticastStats& m) {
       .sample(m.rate_limited_total, {{"reason", "rate-limited-total"}})
       .sample(m.not_link_local, {{"reason", "not-link-local"}})
       .sample(m.disabled, {{"reason", "disabled"}})
-      .sample(m.no_receiver, {{"reason", "no-receiver"}});
+      .sample(m.no_receiver, {{"reason", "no-receiver"}})
+      .sample(m.not_registered, {{"reason", "not-registered"}});
 }
 
 }  // namespace

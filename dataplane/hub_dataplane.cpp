@@ -153,6 +153,14 @@ void HubDataplane::collect_receivers(const IpAddress& except) {
 void HubDataplane::on_multicast_frame(const IpAddress& source, const InnerIpv4& header,
                                       std::span<const std::byte> datagram, MonotonicTime now) {
   if (!multicast_allowed(header.destination)) return;
+  // Only a member of the segment floods it: a source that holds a
+  // registration (its post-NAT NBMA, or its own when not NATed), as Cisco
+  // replicates only to and from `ip nhrp map multicast dynamic` entries.
+  if (nhs_.cache().count_post_nat(source) == 0 && nhs_.cache().find_nbma(source).empty()) {
+    ++stats_.multicast.not_registered;
+    drop(DropReason::Multicast, source);
+    return;
+  }
   switch (multicast_limiter_.admit(source, now)) {
     case MulticastLimiter::Verdict::SourceLimited:
       ++stats_.multicast.rate_limited_source;

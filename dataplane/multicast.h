@@ -60,6 +60,7 @@ struct MulticastStats {
   std::uint64_t not_link_local = 0;       // other multicast, dropped
   std::uint64_t disabled = 0;             // dropped because [multicast] enabled = false
   std::uint64_t no_receiver = 0;          // accepted, but nobody to copy to (no NHS up, no other spoke)
+  std::uint64_t not_registered = 0;       // (hub) from a GRE source that holds no registration
 };
 
 // The two buckets. The per-source one is asked first, so a flooding spoke

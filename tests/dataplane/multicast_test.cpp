@@ -257,3 +257,31 @@ TEST_CASE("multicast: address classes (RFC 5771)") {
 
 }  // namespace
 }  // namespace advpnd::dataplane
+
+namespace advpnd::dataplane {
+namespace {
+
+TEST_CASE("multicast: a GRE source that holds no registration floods nothing") {
+  Mission m;
+  Spoke& a = m.add_spoke("198.51.100.2", "10.0.0.2");
+  m.settle();
+  std::vector<IpAddress> hub_sent_to;
+  m.fabric.set_observer([&](const fakes::FabricRecord& record) {
+    if (record.sender == kHubNbma && record.gre_protocol == 0x0800) hub_sent_to.push_back(record.destination);
+  });
+  // A stranger on the NBMA network: the hub's dataplane sees its frame, no registration stands behind it.
+  m.hub.dataplane->on_frame(NbmaFrame{IpAddress::v4(198, 51, 100, 99), kHubNbma, 0x0800, 0xC0,
+                                      multicast_from(IpAddress::v4(10, 0, 0, 99), kAllSpfRouters, 1)});
+  m.settle();
+  const MulticastStats& s = m.hub.dataplane->stats().multicast;
+  CHECK(s.not_registered == 1);
+  CHECK(s.frames_in == 0);
+  CHECK(s.copies_out == 0);
+  CHECK(hub_sent_to.empty());
+  CHECK(m.hub.device.written().empty());
+  CHECK(a.device.written().empty());
+  CHECK(m.hub.dataplane->stats().drops[DropReason::Multicast] == 1);
+}
+
+}  // namespace
+}  // namespace advpnd::dataplane
