@@ -713,6 +713,9 @@ def errors_total(stats: dict) -> int:
 import routing_e2e  # noqa: E402
 
 routing_e2e.register(sys.modules[__name__])
+import trust_e2e  # noqa: E402
+
+trust_e2e.register(sys.modules[__name__])
 
 
 def main() -> int:
