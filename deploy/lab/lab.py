@@ -388,8 +388,11 @@ class Lab:
             return (f'auth = "pubkey"\ncertificate = "{d / (spoke.node + ".crt")}"\n'
                     f'private_key = "{d / (spoke.node + ".key")}"\nca_certificate = "{d / "ca.crt"}"\n'
                     f'local_id = "{self.identity(spoke.node)}"')
-        # A group PSK: the identity is only claimed (any PSK holder may claim any).
-        return f'psk = "{self.spoke_psk.get(spoke.node, PSK)}"\nlocal_id = "{self.identity(spoke.node)}"'
+        # A group PSK: the identity is only claimed (any PSK holder may claim any). remote_id
+        # "%any" makes the PSK's owners [own id, %any]: with the own id alone charon finds no
+        # key when it answers a shortcut peer that sent no IDr ('%any' - peer).
+        return (f'psk = "{self.spoke_psk.get(spoke.node, PSK)}"\nlocal_id = "{self.identity(spoke.node)}"\n'
+                'remote_id = "%any"')
 
     def _load_hub_responder(self) -> None:
         """The hub's charon: one template any spoke may initiate to (GRE only, tunnel mode)."""
