@@ -66,7 +66,7 @@ struct RawGreConfig {
   std::size_t max_frame_size = 9216;     // receive buffer per frame, outer IPv4 header included
   int socket_buffer_bytes = 4 << 20;     // SO_RCVBUF(FORCE); 0 keeps the system default
   bool batch_sends = true;               // queue sends made from callbacks; one sendmmsg per batch
-  std::string ipsec_interface;           // "": frames from any interface (see the top comment)
+  std::string ipsec_interface{};         // "": frames from any interface (see the top comment)
 };
 
 // One frame of send_batch(); the payload is only read during the call.
