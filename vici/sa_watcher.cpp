@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "base/log.h"
-#include "vici/conn_builder.h"
 
 namespace advpnd::vici {
 namespace {
@@ -114,8 +113,12 @@ void SaWatcher::resync() {
   dirty_ = false;
   auto sas = std::make_shared<std::vector<IkeSa>>();
   std::weak_ptr<int> alive = alive_;
+  // Without noblock: a listing that skipped an IKE_SA busy in an exchange
+  // would drop that peer from the table (seen against real charon right
+  // after an SA came up). Charon holds an IKE_SA only while it processes
+  // one message, so the wait is short.
   client_.stream(
-      "list-sas", build_list_sas(), "list-sa",
+      "list-sas", Message(), "list-sa",
       [sas](const Message& event) {
         for (auto& sa : parse_ike_sas(event)) sas->push_back(std::move(sa));
       },

@@ -5,7 +5,9 @@
 // (base/ipsec_peers.h) that the Next Hop Server asks for every NHRP packet.
 //
 // How it follows charon (vici README, "Events"):
-//   connect          -> list-sas (a full resync: the table is replaced)
+//   connect          -> list-sas (a full resync: the table is replaced;
+//                       blocking, not noblock: a skipped busy IKE_SA
+//                       would vanish from the table)
 //   ike-updown up    -> that IKE_SA added (state ESTABLISHED)
 //   ike-updown down  -> removed
 //   child-updown up  -> its host selectors added to the IKE_SA's
