@@ -14,6 +14,10 @@ namespace {
 using shortcut::TunnelState;
 
 constexpr std::string_view kLog = "ipsec-strongswan";
+// on_poll: a CHILD_SA missing from this many noblock listings in a row is
+// gone; after the first miss the next listing comes this soon.
+constexpr unsigned kMissedPollsForGone = 2;
+constexpr Duration kRecheckAfterMiss = std::chrono::milliseconds(100);
 
 bool setting_up(PeerState state) {
   return state == PeerState::Loading || state == PeerState::Checking || state == PeerState::Initiating ||
@@ -149,10 +153,17 @@ void StrongswanProvider::on_poll(const std::vector<IkeSa>& sas, MonotonicTime st
       }
     }
     if (installed) {
+      peer->missed_polls = 0;
       peer->counters = sum;
       drop_duplicates(*peer, sas);
     } else if (peer->up_since < started) {  // a poll sent before the SA came up proves nothing
-      vanished.push_back(address);
+      // noblock skips a busy IKE_SA (seen right after an initiate, the SA
+      // then torn down for nothing): gone only when two polls in a row miss it.
+      if (++peer->missed_polls >= kMissedPollsForGone) {
+        vanished.push_back(address);
+      } else {
+        poll_timer_->arm(kRecheckAfterMiss);
+      }
     }
   }
   std::weak_ptr<int> alive = alive_;
