@@ -99,11 +99,12 @@ void Responder::refuse(const nhrp::Packet& request, const IpAddress& requester_n
 }
 
 void Responder::deliver(const IpAddress& requester_nbma, nhrp::Packet reply, std::uint64_t& counter) {
+  const IpAddress requester_protocol = reply.dst_protocol;
   auto send = [this, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter](const IpAddress& to) {
     if (sender_.send(to, *reply)) ++counter;
   };
   if (gate_) {
-    gate_(requester_nbma, std::move(send));
+    gate_(requester_nbma, requester_protocol, std::move(send));
   } else {
     send(requester_nbma);
   }

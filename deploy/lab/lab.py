@@ -104,7 +104,8 @@ class Lab:
     def __init__(self, name: str = "advlab", bin_dir: Path | None = None, provider: str = "strongswan",
                  idle_timeout: int = 120, log_level: str = "info", redirect_rate_per_minute: int = 60,
                  redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None, routing: str = "static",
-                 auth: str = "psk", cert_names: dict[str, str] | None = None):
+                 auth: str = "psk", cert_names: dict[str, str] | None = None,
+                 policy_addresses: dict[str, list[str]] | None = None):
         """spoke_psk: a different IPsec PSK for some spokes (negative tests); they are not
         waited for at start. routing: "static" (each spoke registers its LAN, advpnd installs the
         overlay routes) or "bgp" (FRR zebra + bgpd on the hub and every spoke, iBGP over the
@@ -114,11 +115,14 @@ class Lab:
         address as its IKE identity) or "certs" (a CA made with deploy/make-certs.sh in the lab
         folder, one certificate per node whose IP subjectAltName is its overlay address, which is
         its IKE identity: charon proves it). cert_names: a spoke whose certificate (and identity)
-        names another address than its own overlay one (negative tests)."""
+        names another address than its own overlay one (negative tests); policy_addresses: host
+        addresses the hub's [[policy]] lets a spoke's identity register besides its own (so that a
+        spoke with such a certificate still registers, and its peers' checks are what is tested)."""
         if auth not in ("psk", "certs"):
             raise LabError("auth: psk or certs")
         self.auth = auth
         self.cert_names = cert_names or {}
+        self.policy_addresses = policy_addresses or {}
         if routing not in ("static", "bgp"):
             raise LabError("routing: static or bgp")
         self.routing = routing
@@ -378,8 +382,9 @@ class Lab:
         text = f'[ipsec]\nprovider = "strongswan"\nvici_socket = "{self.vici_socket("hub")}"\ninterface = "ipsec0"\n'
         if self.routing == "static":
             for spoke in self.spokes:
+                addresses = ", ".join(f'"{a}"' for a in self.policy_addresses.get(spoke.node, []))
                 text += (f'\n[[policy]]\nidentity = "{self.identity(spoke.node)}"\n'
-                         f'prefixes = ["{spoke.lan_prefix}"]\n')
+                         f'addresses = [{addresses}]\nprefixes = ["{spoke.lan_prefix}"]\n')
         return text
 
     def _spoke_auth_keys(self, spoke: Spoke) -> str:
@@ -591,7 +596,8 @@ router bgp {BGP_AS}
     def wait_registered(self, timeout: float = 30) -> None:
         """Every spoke is registered at the hub (its tunnel to the hub came up first)."""
         # Not those set up to fail: a wrong PSK, or a certificate naming another address.
-        wanted = {s.overlay for s in self.spokes if s.node not in self.spoke_psk and s.node not in self.cert_names}
+        wanted = {s.overlay for s in self.spokes if s.node not in self.spoke_psk and
+                  (s.node not in self.cert_names or s.overlay in self.policy_addresses.get(s.node, []))}
 
         def ready() -> bool:
             try:

@@ -9,6 +9,10 @@ certificate, so charon proves it).
                           identities while s1 held it, counted, logged with peer and identity
     trust_wrong_cert      s2's certificate (valid, same CA) names 10.0.0.99: charon brings its SA up,
                           but the hub refuses its registration of 10.0.0.12, audited with the identity
+    trust_shortcut_identity  s2's certificate names 10.0.0.99, which the hub's [[policy]] lets register
+                          10.0.0.12: s1 resolves h2's LAN to 10.0.0.12 and initiates with that remote
+                          identity, charon refuses s2's certificate, no direct path, the traffic stays on
+                          the hub; s1 -> s3 (whose certificate names its address) goes direct
     trust_clear_gre_daemon  the nftables "drop clear GRE from eth0" rule removed on the hub and s2:
                           clear GRE from the WAN (hostile frames and a registration for 10.0.0.12) is
                           still dropped, by the daemons themselves (transport dropped_not_ipsec)
@@ -100,6 +104,31 @@ def register(e2e) -> None:
             print(f"refused: {reasons[0]}")
 
         run_lab(body, auth="certs", cert_names={"s2": "10.0.0.99"})
+
+    @e2e.test
+    def test_trust_shortcut_identity(_=None):
+        """A shortcut peer whose certificate does not name the resolved address gets no direct path."""
+        def body(lab, _wan):
+            s1, s2, s3 = lab.spoke(1), lab.spoke(2), lab.spoke(3)
+            owner = host_binding(lab, s2.overlay)
+            check(owner and owner[0]["identity"] == "10.0.0.99", f"s2 not registered through its policy: {owner}")
+            # Positive control: s3's certificate names 10.0.0.13, the shortcut forms.
+            check(ping(lab, "h1", s3.host_address, count=3).returncode == 0, "h1 -> h3 failed")
+            wait_for(lambda: e2e.active_shortcut(lab, "s1", s3.lan_prefix), 15, "no shortcut s1 -> s3")
+            # s2: resolved to 10.0.0.12, its certificate says 10.0.0.99.
+            before = e2e.hairpins(lab)
+            for _ in range(6):
+                check(ping(lab, "h1", s2.host_address, count=3).returncode == 0, "h1 -> h2 failed (hub path)")
+                check(not e2e.active_shortcut(lab, "s1", s2.lan_prefix), "s1 took a direct path to s2")
+            # s1 initiated with remote identity 10.0.0.12; s2 could not prove it.
+            refusals = [line for line in lab.logs("s1").splitlines()
+                        if f"peer {s2.nbma}: initiat" in line and "AUTHENTICATION_FAILED" in line]
+            check(refusals, "s1 never tried (and failed) to authenticate s2 as 10.0.0.12")
+            check(e2e.hairpins(lab) > before, "h1 -> h2 did not go through the hub")
+            shortcuts = [s for s in e2e.shortcuts(lab, "s1") if s.get("prefix") == s2.lan_prefix]
+            print(f"s1 -> s2 stays on the hub ({e2e.hairpins(lab) - before} hair-pins); s1's shortcut: {shortcuts}")
+
+        run_lab(body, auth="certs", cert_names={"s2": "10.0.0.99"}, policy_addresses={"s2": ["10.0.0.12"]})
 
     @e2e.test
     def test_trust_clear_gre_daemon(_=None):
