@@ -86,7 +86,10 @@ void StrongswanProvider::on_updown(const Message& event, bool child_event) {
         go_up(*peer, "child-updown event");
         return;  // the listener may have changed peers_
       }
-      if (!up && peer->state == PeerState::Up) verify = true;
+      if (!up && peer->state == PeerState::Up) {
+        verify = true;
+        peer->down_event = true;  // charon said so: one listing without it is enough
+      }
       // A second SA for a peer that is up: both ends initiated (duplicate_sa.h).
       if (up && child_event && peer->state == PeerState::Up) verify = true;
     }
@@ -154,12 +157,15 @@ void StrongswanProvider::on_poll(const std::vector<IkeSa>& sas, MonotonicTime st
     }
     if (installed) {
       peer->missed_polls = 0;
+      peer->down_event = false;
       peer->counters = sum;
       drop_duplicates(*peer, sas);
     } else if (peer->up_since < started) {  // a poll sent before the SA came up proves nothing
       // noblock skips a busy IKE_SA (seen right after an initiate, the SA
       // then torn down for nothing): gone only when two polls in a row miss it.
-      if (++peer->missed_polls >= kMissedPollsForGone) {
+      // After a down event from charon itself one miss is enough (the
+      // traffic must move back to the hub at once).
+      if (++peer->missed_polls >= kMissedPollsForGone || peer->down_event) {
         vanished.push_back(address);
       } else {
         poll_timer_->arm(kRecheckAfterMiss);

@@ -137,6 +137,7 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
     // poll's list-sas is noblock, which skips an IKE_SA busy in an exchange,
     // e.g. right after it came up; one miss proves nothing.
     unsigned missed_polls = 0;
+    bool down_event = false;  // an ike-/child-updown "down" of one of its SAs since the last listing
   };
   enum class CredsState : std::uint8_t { NotLoaded, Loading, Loaded };
   using Continuation = std::function<void(const std::string& error)>;
