@@ -14,10 +14,6 @@ namespace {
 using shortcut::TunnelState;
 
 constexpr std::string_view kLog = "ipsec-strongswan";
-// on_poll: a CHILD_SA missing from this many noblock listings in a row is
-// gone; after the first miss the next listing comes this soon.
-constexpr unsigned kMissedPollsForGone = 2;
-constexpr Duration kRecheckAfterMiss = std::chrono::milliseconds(100);
 
 bool setting_up(PeerState state) {
   return state == PeerState::Loading || state == PeerState::Checking || state == PeerState::Initiating ||
@@ -86,10 +82,7 @@ void StrongswanProvider::on_updown(const Message& event, bool child_event) {
         go_up(*peer, "child-updown event");
         return;  // the listener may have changed peers_
       }
-      if (!up && peer->state == PeerState::Up) {
-        verify = true;
-        peer->down_event = true;  // charon said so: one listing without it is enough
-      }
+      if (!up && peer->state == PeerState::Up) verify = true;
       // A second SA for a peer that is up: both ends initiated (duplicate_sa.h).
       if (up && child_event && peer->state == PeerState::Up) verify = true;
     }
@@ -156,20 +149,10 @@ void StrongswanProvider::on_poll(const std::vector<IkeSa>& sas, MonotonicTime st
       }
     }
     if (installed) {
-      peer->missed_polls = 0;
-      peer->down_event = false;
       peer->counters = sum;
       drop_duplicates(*peer, sas);
     } else if (peer->up_since < started) {  // a poll sent before the SA came up proves nothing
-      // noblock skips a busy IKE_SA (seen right after an initiate, the SA
-      // then torn down for nothing): gone only when two polls in a row miss it.
-      // After a down event from charon itself one miss is enough (the
-      // traffic must move back to the hub at once).
-      if (++peer->missed_polls >= kMissedPollsForGone || peer->down_event) {
-        vanished.push_back(address);
-      } else {
-        poll_timer_->arm(kRecheckAfterMiss);
-      }
+      vanished.push_back(address);
     }
   }
   std::weak_ptr<int> alive = alive_;

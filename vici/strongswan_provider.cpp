@@ -361,8 +361,6 @@ void StrongswanProvider::initiate(Peer& peer) {
 void StrongswanProvider::go_up(Peer& peer, const std::string& reason) {
   if (!transition(peer, PeerState::Up, reason)) return;
   peer.up_since = loop_.now();
-  peer.missed_polls = 0;
-  peer.down_event = false;
   peer.counters = {};
   peer.backoff.reset();
   peer.retry_timer->cancel();

@@ -133,11 +133,6 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
     shortcut::TunnelCounters counters;
     bool report_down_when_gone = true;  // false once Down was reported already
     bool ensure_when_gone = false;      // ensure() arrived while terminating
-    // Polls in a row that did not list the peer's CHILD_SA (on_poll): the
-    // poll's list-sas is noblock, which skips an IKE_SA busy in an exchange,
-    // e.g. right after it came up; one miss proves nothing.
-    unsigned missed_polls = 0;
-    bool down_event = false;  // an ike-/child-updown "down" of one of its SAs since the last listing
   };
   enum class CredsState : std::uint8_t { NotLoaded, Loading, Loaded };
   using Continuation = std::function<void(const std::string& error)>;
