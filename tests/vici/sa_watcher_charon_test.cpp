@@ -1,6 +1,6 @@
 // SaWatcher (vici/sa_watcher.h) against two real charons (charon_lab.h): the
-// watcher follows B, which holds one responder template; A's provider
-// brings an SA up to it. The IKE_SA appears with A's identity and address
+// watcher follows B, which holds one responder template; A initiates an SA
+// to it over VICI. The IKE_SA appears with A's identity and address
 // (ike-updown/child-updown), an SA that was up before the watcher started
 // is found by the first list-sas, a terminated one goes, and a charon killed
 // and started again empties the table and is followed again. Needs root.
@@ -13,7 +13,6 @@
 #include "tests/vici/loop_support.h"
 #include "vici/conn_builder.h"
 #include "vici/sa_watcher.h"
-#include "vici/strongswan_provider.h"
 
 namespace {
 
@@ -42,19 +41,28 @@ void load_responder(advpnd::platform::EventLoop& loop, CharonLab& lab) {
   call_ok(loop, *client, "load-conn", build_load_conn(spec));
 }
 
-StrongswanConfig a_config(CharonLab& lab) {
-  StrongswanConfig config;
-  config.socket_path = lab.a().socket;
-  config.local_nbma = lab.a().address;
-  config.policy.auth.psk = kPsk;
-  config.policy.auth.local_id = "10.0.0.11";  // what the hub binds registrations to
-  config.policy.auth.remote_id = "%any";
-  config.initiate_timeout = 2000ms;
-  config.command_timeout = 3s;
-  config.poll_interval = 200ms;
-  config.reconnect_initial = 50ms;
-  config.reconnect_max = 300ms;
-  return config;
+// A's side by hand (load-shared, load-conn, initiate), not through the
+// provider: its list-sas poll is not what is tested here.
+const char* kAConn = "advpnd-192.0.2.2";
+
+std::unique_ptr<Client> prepare_a(advpnd::platform::EventLoop& loop, CharonLab& lab) {
+  auto client = connected_client(loop, lab.a().socket, "a");
+  AuthConfig auth;
+  auth.psk = kPsk;
+  auth.local_id = "10.0.0.11";  // what the hub binds registrations to
+  auth.remote_id = "%any";
+  call_ok(loop, *client, "load-shared", build_load_shared("advpnd-psk", auth));
+  ConnSpec spec;
+  spec.name = kAConn;
+  spec.local_addrs = {lab.a().address.to_string()};
+  spec.remote_addrs = {lab.b().address.to_string()};
+  spec.policy.auth = auth;
+  call_ok(loop, *client, "load-conn", build_load_conn(spec));
+  return client;
+}
+
+void bring_up(advpnd::platform::EventLoop& loop, Client& a) {
+  call_ok(loop, a, "initiate", build_initiate("gre", kAConn, 5000ms));
 }
 
 ClientOptions b_options(CharonLab& lab) {
@@ -73,15 +81,14 @@ TEST_CASE("sa watcher: follows the IKE_SAs of its charon by events, list-sas and
   auto lab = std::move(made).value();
   auto loop = make_loop();
   load_responder(*loop, *lab);
-  StrongswanProvider provider(*loop, a_config(*lab));
-  REQUIRE(run_until(*loop, [&] { return provider.charon_connected(); }, 3s));
+  auto a = prepare_a(*loop, *lab);
 
   SUBCASE("an SA that comes up after the watcher started, then goes") {
     SaWatcher watcher(*loop, b_options(*lab));
     watcher.start();
     REQUIRE(run_until(*loop, [&] { return watcher.connected() && watcher.resyncs() == 1; }, 3s));
     CHECK(watcher.peers().find(lab->a().address) == nullptr);
-    provider.ensure(lab->b().address);
+    bring_up(*loop, *a);
     REQUIRE_MESSAGE(run_until(*loop, [&] { return watcher.peers().find(lab->a().address) != nullptr; }, 5s),
                     lab->log_tail(lab->b()));
     const IpsecPeer* peer = watcher.peers().find(lab->a().address);
@@ -94,18 +101,13 @@ TEST_CASE("sa watcher: follows the IKE_SAs of its charon by events, list-sas and
     REQUIRE(run_until(*loop, [&] { return !watcher.peers().find(lab->a().address)->inner_sources.empty(); }, 3s));
     CHECK(watcher.peers().find(lab->a().address)->inner_sources[0] == lab->a().address);
 
-    provider.terminate(lab->b().address);
+    call_ok(*loop, *a, "terminate", build_terminate(kAConn, 3000ms));
     REQUIRE(run_until(*loop, [&] { return watcher.peers().find(lab->a().address) == nullptr; }, 5s));
     CHECK(watcher.peers().peers().empty());
   }
 
   SUBCASE("an SA up before the watcher started; charon killed and back") {
-    bool up = false;
-    provider.set_listener([&up](const IpAddress&, advpnd::shortcut::TunnelState state, const std::string&) {
-      up = up || state == advpnd::shortcut::TunnelState::Up;
-    });
-    provider.ensure(lab->b().address);
-    REQUIRE_MESSAGE(run_until(*loop, [&] { return up; }, 5s), lab->log_tail(lab->a()));
+    bring_up(*loop, *a);
     SaWatcher watcher(*loop, b_options(*lab));
     watcher.start();
     REQUIRE(run_until(*loop, [&] { return watcher.peers().find(lab->a().address) != nullptr; }, 3s));
