@@ -194,6 +194,8 @@ void StrongswanProvider::ensure(const IpAddress& address) {
 }
 
 void StrongswanProvider::expect_identity(const IpAddress& peer, const std::string& identity) {
+  // A PSK proves no identity: nothing to check, and no extra poll.
+  if (config_.policy.auth.method != AuthMethod::Certificate) return;
   if (identity.empty()) {
     expected_ids_.erase(peer);
   } else {
