@@ -50,7 +50,12 @@ SpokeAgent::SpokeAgent(SpokeAgentConfig config, NbmaTransport& transport, shortc
   // A requester we cannot reach (behind a NAT that hides it from the hub) gets the reply through
   // the primary NHS, which forwarded its request; it then initiates to us.
   nhc_.responder().set_reply_gate(
-      [this](const IpAddress& requester_nbma, std::function<void(const IpAddress&)> send) {
+      [this](const IpAddress& requester_nbma, const IpAddress& requester_protocol,
+             std::function<void(const IpAddress&)> send) {
+        // Issue #12: the requester must prove its tunnel address (certificates).
+        if (!requester_protocol.empty()) {
+          tunnels_.pool().expect_identity(requester_nbma, requester_protocol.to_string());
+        }
         tunnels_.when_up(
             requester_nbma, [send, requester_nbma] { send(requester_nbma); },
             [this, send] {

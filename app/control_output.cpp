@@ -55,6 +55,7 @@ void write_transport_stats(JsonWriter& w, const TransportStats& t) {
       .field("send_errors", t.send_errors)
       .field("dropped_wrong_key", t.dropped_wrong_key)
       .field("dropped_malformed", t.dropped_malformed)
+      .field("dropped_not_ipsec", t.dropped_not_ipsec)
       .end_object();
 }
 
@@ -94,7 +95,8 @@ std::string multicast_stats_line(const dataplane::MulticastStats& m) {
 std::string transport_stats_line(const TransportStats& t) {
   return "transport: " + std::to_string(t.frames_received) + " frames received, " + std::to_string(t.frames_sent) +
          " sent (" + std::to_string(t.send_errors) + " failed), dropped: " + std::to_string(t.dropped_malformed) +
-         " malformed GRE, " + std::to_string(t.dropped_wrong_key) + " wrong GRE key\n";
+         " malformed GRE, " + std::to_string(t.dropped_wrong_key) + " wrong GRE key, " +
+         std::to_string(t.dropped_not_ipsec) + " not through IPsec\n";
 }
 
 }  // namespace advpnd::app

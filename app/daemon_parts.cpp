@@ -24,10 +24,12 @@ void make_parent_directory(const std::string& path) {
 
 Result<std::unique_ptr<platform::RawGreTransport>, std::string> open_nbma(platform::EventLoop& loop,
                                                                          const IpAddress& local,
-                                                                         std::optional<std::uint32_t> gre_key) {
+                                                                         std::optional<std::uint32_t> gre_key,
+                                                                         const std::string& ipsec_interface) {
   platform::RawGreConfig gre;
   gre.local = local;
   gre.gre_key = gre_key;
+  gre.ipsec_interface = ipsec_interface;
   return platform::RawGreTransport::open(loop, gre);
 }
 

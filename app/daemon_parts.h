@@ -32,7 +32,8 @@ void log_config_warnings(std::string_view component, const std::vector<ConfigErr
 void make_parent_directory(const std::string& path);
 
 [[nodiscard]] Result<std::unique_ptr<platform::RawGreTransport>, std::string> open_nbma(
-    platform::EventLoop& loop, const IpAddress& local, std::optional<std::uint32_t> gre_key);
+    platform::EventLoop& loop, const IpAddress& local, std::optional<std::uint32_t> gre_key,
+    const std::string& ipsec_interface = {});
 
 [[nodiscard]] Result<std::unique_ptr<dataplane::TunDevice>, std::string> open_overlay(
     platform::EventLoop& loop, const std::string& name, const IpAddress& address, std::uint8_t prefix_length,

@@ -40,6 +40,58 @@ void read_upstream(TomlReader& in, hub::NhsConfig& nhs) {
   }
 }
 
+void read_ipsec(TomlReader& in, HubDaemonConfig& config) {
+  if (auto v = in.choice("ipsec", "provider", {"strongswan", "none"})) {
+    config.provider = *v == "none" ? HubDaemonConfig::Provider::None : HubDaemonConfig::Provider::Strongswan;
+    if (config.provider == HubDaemonConfig::Provider::None) {
+      in.warn_at("ipsec", "provider",
+                 "\"none\": NHRP is accepted in clear GRE from anyone, with no identity: for labs only");
+    }
+  }
+  if (auto v = in.string("ipsec", "vici_socket")) {
+    if (v->empty() || v->front() != '/') in.fail_at("ipsec", "vici_socket", "must be an absolute path");
+    config.vici_socket = *v;
+  }
+  if (auto v = in.string("ipsec", "interface")) {
+    if (v->size() > 15) in.fail_at("ipsec", "interface", "must be 0..15 characters (IFNAMSIZ); \"\" turns it off");
+    config.ipsec_interface = *v;
+  }
+}
+
+// [[policy]] identity = "...", addresses = [...], prefixes = [...], max_bindings = N
+void read_policies(TomlReader& in, hub::NhsConfig& nhs) {
+  const std::size_t count = in.array_size("policy").value_or(0);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string table = "policy[" + std::to_string(i) + "]";
+    hub::IdentityPolicy policy;
+    in.require(table, "identity");
+    if (auto v = in.string(table, "identity")) {
+      if (v->empty()) in.fail_at(table, "identity", "must not be empty");
+      for (const auto& earlier : nhs.identity_policies) {
+        if (earlier.identity == *v) in.fail_at(table, "identity", "\"" + *v + "\" has a [[policy]] already");
+      }
+      policy.identity = *v;
+    }
+    if (auto list = in.strings(table, "addresses")) {
+      for (const auto& text : *list) {
+        auto address = IpAddress::parse(text);
+        if (!address || address->family() != nhs.protocol.family()) {
+          in.fail_at(table, "addresses", "\"" + text + "\" is not an overlay address of the hub's family");
+        } else if (!address->shares_prefix(nhs.protocol, nhs.overlay_prefix_length)) {
+          in.fail_at(table, "addresses", text + " is outside the overlay subnet");
+        } else {
+          policy.addresses.push_back(*address);
+        }
+      }
+    }
+    for (const ConfigPrefix& prefix : in.prefixes(table, "prefixes", nhs.protocol.family())) {
+      policy.prefixes.push_back({prefix.address, prefix.length});
+    }
+    if (auto v = in.integer(table, "max_bindings", 1, 1'000'000)) policy.max_bindings = static_cast<std::size_t>(*v);
+    nhs.identity_policies.push_back(std::move(policy));
+  }
+}
+
 }  // namespace
 
 Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
@@ -122,8 +174,11 @@ Result<HubDaemonConfig, ConfigErrors> load_hub_config(const std::string& path) {
   read_routing(in, config.routing);
   read_upstream(in, nhs);
   read_multicast(in, MulticastRole::Hub, config.multicast);
+  read_ipsec(in, config);
+  read_policies(in, nhs);
 
-  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing", "upstream", "multicast"});
+  in.finish({"hub", "registration", "authentication", "redirect", "store", "routing", "upstream", "multicast",
+             "ipsec", "policy"});
   if (in.failed()) return fail(in.errors());
   config.warnings = in.warnings();
   config.values = in.values();

@@ -58,6 +58,16 @@ struct HubDaemonConfig {
   dataplane::MulticastConfig multicast;  // [multicast]
   db::SqliteStoreOptions store;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent
+  // [ipsec] (issue #12 part 2): the hub follows its own charon over VICI and
+  // takes NHRP only through an established IKE_SA, bound to its identity.
+  // "none": clear GRE accepted from anyone (labs only; a loud warning).
+  enum class Provider : std::uint8_t { Strongswan, None };
+  Provider provider = Provider::Strongswan;
+  std::string vici_socket = "/var/run/charon.vici";
+  // GRE is taken only from this interface (IP_PKTINFO): kernel-libipsec's
+  // TUN, where decrypted GRE comes from. "" turns the check off (kernel
+  // XFRM, where decrypted packets keep the WAN interface).
+  std::string ipsec_interface = "ipsec0";
   std::vector<ConfigError> warnings;            // logged at start, printed by `advpnd check`
   ConfigValues values;                          // every key as written: what SIGHUP compares
 };
@@ -73,6 +83,7 @@ inline constexpr std::string_view kHubReloadable[] = {"hub.log_level",
                                                       "registration.",
                                                       "authentication.",
                                                       "redirect.",
-                                                      "store.audit_retention_days"};
+                                                      "store.audit_retention_days",
+                                                      "policy["};
 
 }  // namespace advpnd::app

@@ -44,11 +44,11 @@ ControlReply show_registrations(const hub::NextHopServer& nhs, bool json, const 
     w.end_array().field("count", shown.size()).end_object();
     return {true, w.take() + "\n"};
   }
-  TextTable table({"PROTOCOL", "NBMA", "POST-NAT NBMA", "HOLD", "EXPIRES", "UNIQUE", "MTU"});
+  TextTable table({"PROTOCOL", "NBMA", "POST-NAT NBMA", "HOLD", "EXPIRES", "UNIQUE", "MTU", "IDENTITY"});
   for (const auto& [key, b] : shown) {
     table.add_row({key.protocol.to_string() + "/" + std::to_string(key.prefix_len), key.nbma.to_string(), nat_column(b),
                    std::to_string(b.holding_time_s) + "s", format_unix_time(b.expires_at), b.unique ? "yes" : "no",
-                   std::to_string(b.mtu)});
+                   std::to_string(b.mtu), b.identity.empty() ? "-" : b.identity});
   }
   return {true, table.render() + std::to_string(shown.size()) + " registrations\n"};
 }
@@ -127,6 +127,8 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
         .field("rate_limited", s.refused_rate)
         .field("spoke_limit", s.refused_spoke_limit)
         .field("policy", s.refused_policy)
+        .field("no_sa", s.refused_no_sa)
+        .field("identity", s.refused_identity)
         .end_object()
         .field("data_frames_ignored", s.data_frames_ignored)
         .key("redirect")
@@ -146,7 +148,8 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
          std::to_string(s.commit_failures) + " failed), store " + (nhs.store_healthy() ? "healthy" : "FAILING") + "\n";
   out += "refused: " + std::to_string(s.refused_oversize) + " oversize requests, " + std::to_string(s.refused_rate) +
          " CIEs rate-limited, " + std::to_string(s.refused_spoke_limit) + " past the per-spoke limit, " +
-         std::to_string(s.refused_policy) + " by the address policy\n";
+         std::to_string(s.refused_policy) + " by the address policy, " + std::to_string(s.refused_identity) +
+         " by the identity policy, " + std::to_string(s.refused_no_sa) + " NHRP packets without an IKE_SA\n";
   out += "redirect: " + std::to_string(r.hairpins) + " hair-pins, " + std::to_string(r.indications_sent) +
          " indications sent, " + std::to_string(r.rate_limited) + " rate-limited\n";
   if (transport != nullptr) out += transport_stats_line(transport->stats());

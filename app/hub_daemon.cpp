@@ -15,6 +15,7 @@
 #include "node/hub_node.h"
 #include "platform/event_loop.h"
 #include "platform/raw_gre_transport.h"
+#include "vici/sa_watcher.h"
 
 namespace advpnd::app {
 namespace {
@@ -43,7 +44,8 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
     log::error(kLog, loop.error());
     return 1;
   }
-  auto transport = open_nbma(**loop, config->nhs.nbma, config->gre_key);
+  const bool strongswan = config->provider == HubDaemonConfig::Provider::Strongswan;
+  auto transport = open_nbma(**loop, config->nhs.nbma, config->gre_key, strongswan ? config->ipsec_interface : "");
   if (!transport) {
     log::error(kLog, transport.error());
     return 1;
@@ -84,6 +86,20 @@ int run_hub(const std::string& config_path, const PrivilegeRequest& privileges) 
   node::HubNodeConfig node_config = hub_node_config(*config);
   node_config.dataplane.routing = (*routing)->view((*device)->ifindex());  // node/ wires resolutions to it too
   node::HubNode hub(node_config, node::HubSeams{**transport, **store, **loop, **loop, device->get()});
+  // Issue #12 part 2: NHRP only through an established IKE_SA, bound to its
+  // identity; the watcher follows charon from the loop (vici/sa_watcher.h).
+  std::unique_ptr<vici::SaWatcher> sa_watcher;
+  if (strongswan) {
+    vici::ClientOptions options;
+    options.socket_path = config->vici_socket;
+    options.name = "hub-sas";
+    sa_watcher = std::make_unique<vici::SaWatcher>(**loop, options);
+    hub.nhs().set_ipsec_peers(&sa_watcher->peers());
+    sa_watcher->start();
+  } else {
+    log::warning(kLog, "[ipsec] provider \"none\": NHRP is accepted in clear GRE from anyone, and registrations "
+                       "are bound to no identity. For labs only.");
+  }
   if (auto started = hub.start(); !started) {
     log::error(kLog, started.error());
     return 1;

@@ -32,6 +32,7 @@ void write_transport(PrometheusWriter& w, const NbmaTransport* transport) {
   w.family("advpnd_transport_dropped_total", "counter", "GRE frames dropped by the NBMA transport, by reason")
       .sample(t.dropped_malformed, {{"reason", "malformed"}})
       .sample(t.dropped_wrong_key, {{"reason", "wrong-key"}})
+      .sample(t.dropped_not_ipsec, {{"reason", "not-ipsec"}})
       .sample(t.send_errors, {{"reason", "send-failed"}});
 }
 

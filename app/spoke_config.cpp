@@ -138,6 +138,28 @@ void read_ipsec(TomlReader& in, SpokeDaemonConfig& config) {
     auth.key_pem = key.value_or("");
     auth.ca_pem = ca.value_or("");
   }
+  if (auto v = in.choice("ipsec", "auth", {"psk", "pubkey"})) {
+    // Optional: says which one is meant, so that a missing certificate is an
+    // error rather than a silent fall-back to the (weaker) group PSK.
+    if (*v == "pubkey" && auth.method != vici::AuthMethod::Certificate) {
+      in.fail_at("ipsec", "auth", "\"pubkey\" needs certificate, private_key and ca_certificate");
+    }
+    if (*v == "psk" && auth.method == vici::AuthMethod::Certificate) {
+      in.fail_at("ipsec", "auth", "\"psk\" but certificate, private_key and ca_certificate are given");
+    }
+  }
+  // The interface decrypted GRE comes from: ipsec0 with kernel-libipsec
+  // (tunnel mode); transport mode (kernel ESP) keeps the WAN's, so no check.
+  if (config.provider == ProviderKind::Strongswan && sw.policy.mode == vici::IpsecMode::Tunnel) {
+    config.ipsec_interface = "ipsec0";
+  }
+  if (auto v = in.string("ipsec", "interface")) {
+    if (v->size() > 15) in.fail_at("ipsec", "interface", "must be 0..15 characters (IFNAMSIZ); \"\" turns it off");
+    if (config.provider == ProviderKind::None && !v->empty()) {
+      in.fail_at("ipsec", "interface", "with provider \"none\" nothing comes through IPsec");
+    }
+    config.ipsec_interface = *v;
+  }
   if (config.provider == ProviderKind::Strongswan && auth.method == vici::AuthMethod::Psk && auth.psk.empty()) {
     in.fail_at("ipsec", "psk", "the strongswan provider needs psk, or certificate + private_key + ca_certificate");
   }

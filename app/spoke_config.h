@@ -32,6 +32,10 @@ struct SpokeDaemonConfig {
   dataplane::MulticastConfig multicast;  // [multicast]
   ProviderKind provider = ProviderKind::Strongswan;
   vici::StrongswanConfig strongswan;
+  // GRE is taken only from this interface (issue #12 part 2, IP_PKTINFO):
+  // kernel-libipsec's TUN in tunnel mode; "" (transport mode, kernel XFRM,
+  // or provider "none") takes it from any (platform/raw_gre_transport.h).
+  std::string ipsec_interface;
   std::optional<ListenAddress> metrics_listen;  // the Prometheus endpoint; off when absent
   std::vector<ConfigError> warnings;            // logged at start, printed by `advpnd check`
   ConfigValues values;                          // every key as written: what SIGHUP compares

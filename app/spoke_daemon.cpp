@@ -46,7 +46,7 @@ int run_spoke(const std::string& config_path, const PrivilegeRequest& privileges
     log::error(kLog, loop.error());
     return 1;
   }
-  auto transport = open_nbma(**loop, nhc.nbma, config->gre_key);
+  auto transport = open_nbma(**loop, nhc.nbma, config->gre_key, config->ipsec_interface);
   if (!transport) {
     log::error(kLog, transport.error());
     return 1;

@@ -29,6 +29,9 @@ struct TransportStats {
   std::uint64_t send_errors = 0;
   std::uint64_t dropped_wrong_key = 0;   // GRE key absent or different from ours
   std::uint64_t dropped_malformed = 0;   // IP or GRE header that does not parse
+  // Issue #12 part 2: GRE that did not come through IPsec (it arrived on
+  // another interface than the configured IPsec one: clear GRE from the WAN).
+  std::uint64_t dropped_not_ipsec = 0;
 };
 
 class NbmaTransport {

@@ -39,6 +39,8 @@ overlay_prefix_length = 8   # the simulated spokes live in 10.64.0.0/10
 database = "$work/hub.db"
 control_socket = "$work/hub.sock"
 log_level = "${LOG_LEVEL:-info}"
+[ipsec]
+provider = "none"   # the simulated spokes speak clear GRE; no charon here
 TOML
   ip netns exec "$ns" "$advpnd" hub --config "$work/hub.toml" 2>"$work/hub.log" &
   hub=$!

@@ -78,7 +78,8 @@ def hub_toml(work: str, log_level: str) -> str:
     # spokes live in 10.64.0.0/10, inside the overlay subnet they must use.
     return (f'[hub]\nnbma_address = "{HUB_NBMA}"\nprotocol_address = "{HUB_PROTOCOL}"\n'
             f'overlay_prefix_length = 8\n'
-            f'database = "{work}/hub.db"\ncontrol_socket = "{work}/hub.sock"\nlog_level = "{log_level}"\n')
+            f'database = "{work}/hub.db"\ncontrol_socket = "{work}/hub.sock"\nlog_level = "{log_level}"\n'
+            f'[ipsec]\nprovider = "none"\n')  # simulated spokes in clear GRE, no charon
 
 
 def run_script(server: str, n: int, args: argparse.Namespace) -> str:

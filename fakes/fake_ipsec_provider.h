@@ -23,6 +23,7 @@ class FakeIpsecProvider final : public shortcut::IpsecProvider {
   void terminate(const IpAddress& peer) override;
   [[nodiscard]] std::optional<shortcut::TunnelCounters> counters(const IpAddress& peer) const override;
   [[nodiscard]] std::string_view name() const override { return "fake"; }
+  void expect_identity(const IpAddress& peer, const std::string& identity) override { expected[peer] = identity; }
 
   // Test controls: report a state for `peer` (posted to the loop).
   void report(const IpAddress& peer, shortcut::TunnelState state, std::string reason = {});
@@ -32,6 +33,7 @@ class FakeIpsecProvider final : public shortcut::IpsecProvider {
   std::vector<IpAddress> ensured;
   std::vector<IpAddress> terminated;
   std::map<IpAddress, bool> up;  // what the fake believes is up
+  std::map<IpAddress, std::string> expected;  // expect_identity, the last per peer
   // What counters() reports for a tunnel that is up (charon's list-sas sum).
   std::map<IpAddress, shortcut::TunnelCounters> tunnel_counters;
   std::vector<std::string>* journal = nullptr;  // shared with FakeDataplane: the order of calls

@@ -25,6 +25,11 @@ struct HubStats : nhrp::PacketStats {
   std::uint64_t refused_rate = 0;         // CIEs past the per-source token bucket (not audited)
   std::uint64_t refused_spoke_limit = 0;  // CIEs past max_bindings_per_spoke
   std::uint64_t refused_policy = 0;       // CIEs outside the address policy
+  // Issue #12 part 2 (with an IPsec peers seam): NHRP packets from a source
+  // with no established IKE_SA (dropped unanswered, not audited: a flood must
+  // not turn into disk writes), and CIEs outside their IKE identity's policy.
+  std::uint64_t refused_no_sa = 0;
+  std::uint64_t refused_identity = 0;
 };
 
 }  // namespace advpnd::hub

@@ -107,6 +107,22 @@ void NextHopServer::on_frame(const NbmaFrame& frame) {
     }
     return;
   }
+  // Issue #12 part 2: NHRP only through an established IKE_SA of the
+  // sender, checked before anything is decoded (a clear-GRE flood costs one
+  // hash lookup per packet). Not answered: an Error Indication would tell
+  // an attacker what it reached.
+  current_peer_ = nullptr;
+  if (peers_ != nullptr) {
+    current_peer_ = peers_->find(frame.outer_source);
+    if (current_peer_ == nullptr) {
+      ++stats_.refused_no_sa;
+      log_throttle_.write(clock_.now(), log::Level::Warning, kLog, "no-sa " + frame.outer_source.to_string(),
+                          "dropped NHRP from " + frame.outer_source.to_string() +
+                              ": no established IKE_SA carries it (refused.no_sa " +
+                              std::to_string(stats_.refused_no_sa) + ")");
+      return;
+    }
+  }
   auto decoded = nhrp::decode_into(frame.payload, decoded_);
   if (!decoded) {
     handle_malformed(frame, decoded.error());
@@ -114,6 +130,7 @@ void NextHopServer::on_frame(const NbmaFrame& frame) {
   }
   stats_.count_received(decoded_.type);
   handle(frame, decoded_);
+  current_peer_ = nullptr;
 }
 
 // Table dispatch by packet type (STYLE.md); each handler owns its RFC section.

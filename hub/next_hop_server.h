@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/ipsec_peers.h"
 #include "base/nbma_transport.h"
 #include "db/registration_store.h"
 #include "hub/binding_cache.h"
@@ -91,6 +92,13 @@ class NextHopServer {
   // The NBMA address an overlay address is reached at: the binding it
   // registered (post-NAT), else an upstream NHS's configured address.
   [[nodiscard]] std::optional<IpAddress> nbma_of_overlay(const IpAddress& overlay) const;
+  // Issue #12 part 2: the IKE_SAs of the hub's own charon (vici/sa_watcher.h).
+  // With it, NHRP from a source without an established IKE_SA is dropped
+  // (refused_no_sa) and every registration is bound to the SA's identity
+  // (identity_refusal); nullptr (provider "none"): today's behaviour. The
+  // peers must outlive this server.
+  void set_ipsec_peers(const IpsecPeers* peers) { peers_ = peers; }
+
   [[nodiscard]] const BindingCache& cache() const { return cache_; }
   [[nodiscard]] const HubStats& stats() const { return stats_; }
   [[nodiscard]] RedirectPolicy& redirect() { return redirect_; }
@@ -159,6 +167,12 @@ class NextHopServer {
   // will be once every batch commits); the same spoke's are its own business.
   [[nodiscard]] std::optional<std::string> overlap_refusal(const db::BindingKey& key, const IpAddress& outer,
                                                            std::int64_t now) const;
+  // What the IKE identity behind the request may register (identity_policy.cpp).
+  [[nodiscard]] std::optional<std::string> identity_refusal(const IpsecPeer& peer, const db::BindingKey& key,
+                                                            std::int64_t now) const;
+  [[nodiscard]] const IdentityPolicy* policy_of(const std::string& identity) const;
+  // max_bindings_per_spoke, or the identity's own max_bindings.
+  [[nodiscard]] std::size_t binding_limit(const IpsecPeer* peer) const;
   // Bindings of one outer (post-NAT) NBMA source once every batch commits.
   [[nodiscard]] std::size_t bindings_of_source(const IpAddress& outer) const;
   void handle_resolution_request(const NbmaFrame& frame, const nhrp::Packet& request);
@@ -257,6 +271,9 @@ class NextHopServer {
   std::function<void(const NbmaFrame&)> on_data_;
   RouteNextHop route_next_hop_;
   ClientPacketHandler on_client_packet_;
+  const IpsecPeers* peers_ = nullptr;
+  // The IKE_SA of the frame being handled (set by on_frame; nullptr without peers_).
+  const IpsecPeer* current_peer_ = nullptr;
 
   nhrp::Packet decoded_;  // reused by on_frame (no allocation per packet once warm)
   std::vector<std::byte> send_buffer_;

@@ -25,6 +25,21 @@ struct UpstreamNhs {
   IpAddress nbma;
 };
 
+// Issue #12 part 2: what one IKE identity may register, beyond the default
+// (an identity that is an IP address, which charon verified against the
+// certificate's SAN, may register that address as a host and nothing else).
+// Hub config `[[policy]]`.
+struct IdentityPolicy {
+  std::string identity;              // the IKE identity, exactly as charon reports it (remote-id)
+  std::vector<IpAddress> addresses;  // host addresses it may register (besides its own, if an IP)
+  struct Prefix {
+    IpAddress address;  // masked
+    std::uint8_t length = 0;
+  };
+  std::vector<Prefix> prefixes;             // LAN prefixes: a CIE prefix must lie inside one
+  std::optional<std::size_t> max_bindings;  // instead of max_bindings_per_spoke
+};
+
 struct NhsConfig {
   IpAddress nbma;         // this hub's NBMA (underlay) address
   IpAddress protocol;     // this hub's tunnel (overlay) address
@@ -56,6 +71,10 @@ struct NhsConfig {
   // CIEs with a prefix shorter than a host (RFC 2332 5.2.1: the networks
   // behind a spoke). Never one overlapping a prefix another spoke holds.
   bool allow_lan_prefixes = true;
+  // With an IPsec peers seam (NextHopServer::set_ipsec_peers; hub config
+  // [ipsec] provider = "strongswan"): NHRP only from a source with an
+  // established IKE_SA, each binding bound to that SA's identity.
+  std::vector<IdentityPolicy> identity_policies;
   std::size_t rate_limit_max_sources = 262144;
   RedirectConfig redirect;
   std::chrono::seconds sweep_interval{5};

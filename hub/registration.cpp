@@ -214,10 +214,14 @@ void NextHopServer::refuse_cie(const NbmaFrame& frame, const nhrp::Packet& reque
                                const db::BindingKey& key, nhrp::CieCode code, const std::string& reason) {
   cie.code = code;
   cie.holding_time = 0;
-  stage_audit(db::AuditKind::Refused, request, frame, key.protocol, key.prefix_len, reason);
+  // Issue #12 part 2: the audit row and the log line name the identity.
+  const std::string who = current_peer_ != nullptr ? "identity \"" + current_peer_->identity + "\": " : "";
+  stage_audit(db::AuditKind::Refused, request, frame, key.protocol, key.prefix_len, who + reason);
   log_throttle_.write(clock_.now(), log::Level::Info, kLog, "refused " + frame.outer_source.to_string(),
                       "refused registration " + describe(key.protocol, key.prefix_len, key.nbma) + " from " +
-                          frame.outer_source.to_string() + ": " + reason);
+                          frame.outer_source.to_string() +
+                          (current_peer_ != nullptr ? " (identity \"" + current_peer_->identity + "\")" : "") +
+                          ": " + reason);
 }
 
 void NextHopServer::register_cie(const NbmaFrame& frame, const nhrp::Packet& request, nhrp::Cie& cie, std::int64_t now,
@@ -241,6 +245,24 @@ void NextHopServer::register_cie(const NbmaFrame& frame, const nhrp::Packet& req
     refuse_cie(frame, request, cie, key, nhrp::CieCode::AdministrativelyProhibited, *policy);
     return;
   }
+  if (current_peer_ != nullptr) {
+    // The request's own address first: a CIE cannot speak for a station
+    // that is not the identity's.
+    const db::BindingKey source{request.src_protocol, static_cast<std::uint8_t>(request.src_protocol.bit_width()),
+                                request.src_nbma};
+    std::optional<std::string> why;
+    if (source.protocol.size() == config_.protocol.size()) why = identity_refusal(*current_peer_, source, now);
+    if (why) {
+      why = "source protocol address: " + *why;
+    } else {
+      why = identity_refusal(*current_peer_, key, now);
+    }
+    if (why) {
+      ++stats_.refused_identity;
+      refuse_cie(frame, request, cie, key, nhrp::CieCode::AdministrativelyProhibited, *why);
+      return;
+    }
+  }
 
   db::Binding binding;
   binding.key = key;
@@ -251,6 +273,7 @@ void NextHopServer::register_cie(const NbmaFrame& frame, const nhrp::Packet& req
   binding.unique = unique;
   binding.mtu = cie.mtu;
   binding.request_id = request.request_id;
+  if (current_peer_ != nullptr) binding.identity = current_peer_->identity;
 
   bool refresh = false;
   bool unchanged = false;
@@ -274,11 +297,13 @@ void NextHopServer::register_cie(const NbmaFrame& frame, const nhrp::Packet& req
   }
   // Issue #12: one spoke may not take every binding there is; its refreshes
   // always pass. Code 4: the limit is the hub's policy, not its resources.
-  if (!refresh && bindings_of_source(frame.outer_source) >= config_.max_bindings_per_spoke) {
+  if (!refresh && bindings_of_source(frame.outer_source) >= binding_limit(current_peer_)) {
     ++stats_.refused_spoke_limit;
     refuse_cie(frame, request, cie, key, nhrp::CieCode::AdministrativelyProhibited,
-               "spoke " + frame.outer_source.to_string() + " holds max_bindings_per_spoke " +
-                   std::to_string(config_.max_bindings_per_spoke) + " bindings");
+               "spoke " + frame.outer_source.to_string() + " holds " +
+                   (binding_limit(current_peer_) == config_.max_bindings_per_spoke ? "max_bindings_per_spoke "
+                                                                                    : "its [[policy]] max_bindings ") +
+                   std::to_string(binding_limit(current_peer_)) + " bindings");
     return;
   }
   if (!refresh && displaced.empty() &&

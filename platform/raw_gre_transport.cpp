@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <linux/filter.h>
 #include <poll.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -107,6 +109,12 @@ Result<UniqueFd, std::string> open_socket(const RawGreConfig& config, const std:
       (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
     }
   }
+  if (!config.ipsec_interface.empty()) {
+    const int on = 1;
+    if (::setsockopt(fd.get(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0) {
+      return fail(where + ": setsockopt(IP_PKTINFO) failed: " + errno_text(errno));
+    }
+  }
   sockaddr_in local{};
   local.sin_family = AF_INET;
   local.sin_addr.s_addr = htonl(config.local.v4_value());
@@ -163,12 +171,19 @@ RawGreTransport::RawGreTransport(const RawGreConfig& config, UniqueFd fd, Unique
       rx_msgs_(config_.receive_batch),
       tx_slots_(kMaxBatch),
       tx_msgs_(kMaxBatch),
-      queue_(kMaxBatch) {
+      queue_(kMaxBatch),
+      rx_control_(config_.ipsec_interface.empty() ? 0 : config_.receive_batch) {
   for (std::size_t i = 0; i < config_.receive_batch; ++i) {
     rx_iov_[i].iov_base = rx_arena_.data() + i * config_.max_frame_size;
     rx_iov_[i].iov_len = config_.max_frame_size;
     rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
     rx_msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
+  if (!config_.ipsec_interface.empty()) {
+    ipsec_ifindex_ = static_cast<int>(::if_nametoindex(config_.ipsec_interface.c_str()));
+    ipsec_lookup_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    log::info(kLog, "on " + config_.local.to_string() + ": GRE accepted only from " + config_.ipsec_interface +
+                        (ipsec_ifindex_ == 0 ? " (not there yet)" : ""));
   }
 }
 
@@ -327,6 +342,7 @@ bool RawGreTransport::read_batches(int fd, std::size_t rounds) {
         }
         continue;
       }
+      if (!rx_control_.empty() && !through_ipsec(arrival_ifindex(i))) continue;
       dispatch(packet, *handlers, delivered);
       if (!*alive) return false;
     }
@@ -350,6 +366,11 @@ void RawGreTransport::on_nhrp_readable() {
 }
 
 std::size_t RawGreTransport::receive_round(int fd) {
+  // recvmmsg shortens msg_controllen to what it wrote: room again for each call.
+  for (std::size_t i = 0; i < rx_control_.size(); ++i) {
+    rx_msgs_[i].msg_hdr.msg_control = rx_control_[i].data();
+    rx_msgs_[i].msg_hdr.msg_controllen = rx_control_[i].size();
+  }
   while (true) {
     const int count =
         ::recvmmsg(fd, rx_msgs_.data(), static_cast<unsigned>(config_.receive_batch), MSG_DONTWAIT, nullptr);
@@ -361,6 +382,42 @@ std::size_t RawGreTransport::receive_round(int fd) {
     }
     return 0;
   }
+}
+
+int RawGreTransport::arrival_ifindex(std::size_t i) const {
+  // CMSG_NXTHDR takes a non-const msghdr (glibc); the header is only read.
+  auto& hdr = const_cast<msghdr&>(rx_msgs_[i].msg_hdr);
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&hdr); cmsg != nullptr; cmsg = CMSG_NXTHDR(&hdr, cmsg)) {
+    if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(cmsg), sizeof info);
+      return info.ipi_ifindex;
+    }
+  }
+  return 0;
+}
+
+bool RawGreTransport::through_ipsec(int ifindex) {
+  if (ifindex != 0 && ifindex == ipsec_ifindex_) return true;
+  // ipsec0 may have come (charon started after us) or been made anew
+  // (charon restarted): look its index up again, at most once a second.
+  constexpr std::int64_t kLookupIntervalNs = 1'000'000'000;
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (now - ipsec_lookup_ns_ >= kLookupIntervalNs) {
+    ipsec_lookup_ns_ = now;
+    ipsec_ifindex_ = static_cast<int>(::if_nametoindex(config_.ipsec_interface.c_str()));
+    if (ifindex != 0 && ifindex == ipsec_ifindex_) return true;
+  }
+  ++stats_.dropped_not_ipsec;
+  if (should_log(stats_.dropped_not_ipsec)) {
+    char name[IF_NAMESIZE] = {};
+    const char* arrived = ifindex != 0 ? ::if_indextoname(static_cast<unsigned>(ifindex), name) : nullptr;
+    log::warning(kLog, "on " + config_.local.to_string() + ": GRE from interface " +
+                           (arrived != nullptr ? std::string(arrived) : "#" + std::to_string(ifindex)) + ", not " +
+                           config_.ipsec_interface + ": not through IPsec, dropped (not-ipsec: " +
+                           std::to_string(stats_.dropped_not_ipsec) + ")");
+  }
+  return false;
 }
 
 void RawGreTransport::dispatch(std::span<const std::byte> packet, const Handlers& handlers, bool& delivered) {

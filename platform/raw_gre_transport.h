@@ -21,6 +21,22 @@
 // its process-switched control plane. Frames of the two kinds are not kept in
 // order relative to each other (nothing depends on it).
 //
+// NHRP only through IPsec (issue #12 part 2): with `ipsec_interface` set,
+// the socket asks for IP_PKTINFO and every frame that did not arrive on that
+// interface is dropped (dropped_not_ipsec) before it is parsed. With
+// kernel-libipsec, charon hands decrypted packets to the kernel through its
+// TUN device (ipsec0), while clear GRE arrives on the WAN interface: the
+// ingress interface tells them apart, whatever the firewall says. The index
+// is looked up by name, and again (at most once a second) when a frame
+// comes from another one: charon restarted and made a new ipsec0.
+// Kernel XFRM (transport mode, ESP in the kernel) is different: decrypted
+// packets keep the WAN interface's index, so this check must be off there
+// (ipsec_interface ""). The kernel's inbound policy check then drops clear
+// GRE from a peer that has an SA, but not from a source without one; the
+// future answer is a per-socket policy (setsockopt IP_XFRM_POLICY, an
+// inbound policy with a "required" ESP template) so the kernel hands this
+// socket only packets that were decrypted.
+//
 // Send: GRE header + payload with sendmsg, TTL 255 and the TOS of each frame
 // as an IP_TOS control message (Cisco originates NHRP with TOS 0xC0, TTL 255:
 // NHRP-WIRE.md 1.1). Frames sent from inside on_frame/on_batch_end are queued
@@ -60,6 +76,7 @@ struct RawGreConfig {
   int socket_buffer_bytes = 4 << 20;     // SO_RCVBUF(FORCE); 0 keeps the system default
   bool batch_sends = true;               // queue sends made from callbacks; one sendmmsg per batch
   bool nhrp_socket_apart = true;         // NHRP on its own socket, read after the data (see above)
+  std::string ipsec_interface{};         // "": frames from any interface (see the top comment)
 };
 
 // One frame of send_batch(); the payload is only read during the call.
@@ -120,6 +137,11 @@ class RawGreTransport final : public NbmaTransport {
   // One recvmmsg; returns the frames read (0: nothing left or an error).
   std::size_t receive_round(int fd);
   void dispatch(std::span<const std::byte> packet, const Handlers& handlers, bool& delivered);
+  // IP_PKTINFO of rx_msgs_[i]: the interface it arrived on (0 when unknown).
+  [[nodiscard]] int arrival_ifindex(std::size_t i) const;
+  // True when the frame came in through the IPsec interface (or the check is off).
+  [[nodiscard]] bool through_ipsec(int ifindex);
+
 
   RawGreConfig config_;
   UniqueFd fd_;       // sends; receives data frames (all frames without nhrp_socket_apart)
@@ -147,6 +169,12 @@ class RawGreTransport final : public NbmaTransport {
   std::vector<Queued> queue_;
   std::size_t queued_ = 0;
   bool dispatching_ = false;
+
+  // NHRP only through IPsec: one IP_PKTINFO buffer per frame of a batch.
+  using PktinfoBuffer = std::array<unsigned char, CMSG_SPACE(sizeof(in_pktinfo))>;
+  std::vector<PktinfoBuffer> rx_control_;
+  int ipsec_ifindex_ = 0;
+  std::int64_t ipsec_lookup_ns_ = 0;  // steady clock of the last by-name lookup
 };
 
 }  // namespace advpnd::platform

@@ -18,6 +18,8 @@ packages=(
   frr
   # IPsec: stock strongSwan with kernel-libipsec (see docs and deploy/lab)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  # the per-spoke certificates of the lab and deploy/make-certs.sh (strongSwan's pki tool)
+  strongswan-pki
   # real-kernel guests for the interop lab
   user-mode-linux debootstrap busybox-static
   # the Debian package (scripts/build-deb.sh), its unit and man page checks

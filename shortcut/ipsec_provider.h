@@ -51,6 +51,16 @@ class IpsecProvider {
   [[nodiscard]] virtual std::optional<TunnelCounters> counters(const IpAddress& peer) const = 0;
   // "strongswan", "none", "fake": for logs and advpnctl.
   [[nodiscard]] virtual std::string_view name() const = 0;
+  // Issue #12: the IKE identity the peer must prove for the tunnel to
+  // `peer` (a shortcut: the tunnel address its resolution returned), given
+  // before ensure(); empty: any. A provider that authenticates with
+  // certificates initiates with it as the remote identity, so charon refuses
+  // a certificate that does not name it, and does not count a peer's SA to
+  // our template under another identity as this tunnel. Others ignore it.
+  virtual void expect_identity(const IpAddress& peer, const std::string& identity) {
+    (void)peer;
+    (void)identity;
+  }
 };
 
 }  // namespace advpnd::shortcut

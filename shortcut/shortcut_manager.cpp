@@ -183,6 +183,14 @@ void ShortcutManager::transition(Entry& entry, ShortcutState to, const std::stri
     case ShortcutState::Resolving:
       break;
     case ShortcutState::Connecting:
+      // Issue #12: the peer must prove the tunnel address the resolution
+      // named (its certificate's IP SAN), unless that address is the routed
+      // prefix itself (an answer that names no separate next hop).
+      if (!entry.peer_protocol.empty() &&
+          (entry.key.length >= entry.key.address.bit_width() ||
+           !entry.peer_protocol.shares_prefix(entry.key.address, entry.key.length))) {
+        tunnels_.expect_identity(entry.peer_nbma, entry.peer_protocol.to_string());
+      }
       entry.lease = tunnels_.lease(
           entry.peer_nbma, LeaseHolder::Shortcut,
           [this, key = entry.key](TunnelState state, const std::string& why) { on_tunnel(key, state, why); });

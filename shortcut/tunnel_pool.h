@@ -109,6 +109,10 @@ class TunnelPool {
     return provider_.counters(peer);
   }
   [[nodiscard]] std::string_view provider_name() const { return provider_.name(); }
+  // IpsecProvider::expect_identity (issue #12), before a lease of `peer`.
+  void expect_identity(const IpAddress& peer, const std::string& identity) {
+    provider_.expect_identity(peer, identity);
+  }
   // Leased tunnels, then the given-up ones still remembered (no leases).
   [[nodiscard]] std::vector<TunnelStatus> status() const;
   [[nodiscard]] std::optional<TunnelStatus> status(const IpAddress& peer) const;

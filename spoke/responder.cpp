@@ -99,11 +99,14 @@ void Responder::refuse(const nhrp::Packet& request, const IpAddress& requester_n
 }
 
 void Responder::deliver(const IpAddress& requester_nbma, nhrp::Packet reply, std::uint64_t& counter) {
+  // RFC 2332 5.2.2: a reply keeps the request's source (the requester) and
+  // destination (the target) protocol addresses.
+  const IpAddress requester_protocol = reply.src_protocol;
   auto send = [this, reply = std::make_shared<nhrp::Packet>(std::move(reply)), &counter](const IpAddress& to) {
     if (sender_.send(to, *reply)) ++counter;
   };
   if (gate_) {
-    gate_(requester_nbma, std::move(send));
+    gate_(requester_nbma, requester_protocol, std::move(send));
   } else {
     send(requester_nbma);
   }

@@ -69,7 +69,9 @@ class Responder {
   // on Cisco DMVPN phase 3, once the IPsec tunnel to the requester is up
   // (agent/tunnel_broker.h) so that it does not fail closed; or through an
   // NHS (send(nhs_nbma)) when the requester cannot be reached directly.
-  using ReplyGate = std::function<void(const IpAddress& requester_nbma,
+  // `requester_protocol`: the requester's tunnel address, the reply's
+  // source protocol address (issue #12: the identity its IKE peer must prove).
+  using ReplyGate = std::function<void(const IpAddress& requester_nbma, const IpAddress& requester_protocol,
                                        std::function<void(const IpAddress& send_to)> send)>;
   void set_reply_gate(ReplyGate gate) { gate_ = std::move(gate); }
   // Destinations our own kernel routes to a LAN (not the overlay, not the

@@ -41,6 +41,9 @@ std::vector<IkeSa> parse_ike_sas(const Message& event) {
     sa.state = section.value_or("state");
     sa.local_host = section.value_or("local-host");
     sa.remote_host = section.value_or("remote-host");
+    sa.remote_port = static_cast<std::uint16_t>(section.find_number("remote-port").value_or(0));
+    sa.remote_id = section.value_or("remote-id");
+    sa.nat_remote = section.value_or("nat-remote") == "yes";
     sa.initiator = section.value_or("initiator") == "yes";
     if (const Section* children = section.find_section("child-sas")) {
       for (const auto& child : children->entries()) {
@@ -64,6 +67,17 @@ bool ChildSa::remote_ts_is_host(std::string_view address) const {
     if (length == "32" || length == "128") return true;
   }
   return false;
+}
+
+std::vector<std::string> ChildSa::remote_ts_hosts() const {
+  std::vector<std::string> out;
+  for (const auto& ts : remote_ts) {
+    const auto slash = ts.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string_view length = std::string_view(ts).substr(slash + 1, ts.find('[') - slash - 1);
+    if (length == "32" || length == "128") out.push_back(ts.substr(0, slash));
+  }
+  return out;
 }
 
 }  // namespace advpnd::vici

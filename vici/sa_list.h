@@ -39,6 +39,8 @@ struct ChildSa {
   // or /128), whatever the protocol: a NATted peer's own address, where its
   // IKE address is the NAT's.
   [[nodiscard]] bool remote_ts_is_host(std::string_view address) const;
+  // The addresses of the remote selectors that are one host ("a/32[gre]").
+  [[nodiscard]] std::vector<std::string> remote_ts_hosts() const;
 };
 
 struct IkeSa {
@@ -47,6 +49,9 @@ struct IkeSa {
   std::string state;  // CONNECTING, ESTABLISHED, DELETING, ...
   std::string local_host;
   std::string remote_host;
+  std::uint16_t remote_port = 0;
+  std::string remote_id;    // the peer's IKE identity (certificate-proved or PSK-claimed)
+  bool nat_remote = false;  // "nat-remote = yes": a NAT in front of the peer
   bool initiator = false;  // "initiator = yes": this end initiated the IKE_SA
   std::vector<ChildSa> children;
 

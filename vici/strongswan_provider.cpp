@@ -151,6 +151,15 @@ void StrongswanProvider::report(const IpAddress& peer, TunnelState state, const 
 }
 
 bool StrongswanProvider::carries(const IkeSa& sa, const Peer& peer) const {
+  // Issue #12: with certificates, an SA under another identity than the one
+  // expected is not this tunnel: the peer initiated to our template (which
+  // takes any identity the CA vouches for), or our connection was loaded
+  // before the expectation.
+  if (const auto it = expected_ids_.find(peer.address); it != expected_ids_.end() &&
+                                                         config_.policy.auth.method == AuthMethod::Certificate &&
+                                                         !sa.remote_id.empty() && sa.remote_id != it->second) {
+    return false;
+  }
   if (sa.name == peer.conn) return true;
   if (!config_.responder_template || sa.name != config_.conn_prefix + "responder") return false;
   const std::string address = peer.address.to_string();
@@ -184,6 +193,19 @@ void StrongswanProvider::ensure(const IpAddress& address) {
   start_attempt(create(address, PeerState::Loading, "ensure"));
 }
 
+void StrongswanProvider::expect_identity(const IpAddress& peer, const std::string& identity) {
+  // A PSK proves no identity: nothing to check, and no extra poll.
+  if (config_.policy.auth.method != AuthMethod::Certificate) return;
+  if (identity.empty()) {
+    expected_ids_.erase(peer);
+  } else {
+    expected_ids_[peer] = identity;
+  }
+  // A tunnel already up (set up before, for another lease) is checked again
+  // now: under another identity it is gone after two polls (on_poll).
+  if (const Peer* p = find(peer); p != nullptr && p->state == PeerState::Up) poll_timer_->arm(Duration::zero());
+}
+
 void StrongswanProvider::start_attempt(Peer& peer) {
   if (peer.state == PeerState::Failed && !transition(peer, PeerState::Loading, "retry")) return;
   const std::uint64_t attempt = ++peer.attempt;
@@ -198,6 +220,12 @@ void StrongswanProvider::start_attempt(Peer& peer) {
     if (!config_.local_nbma.empty()) spec.local_addrs.push_back(config_.local_nbma.to_string());
     spec.remote_addrs.push_back(address.to_string());
     spec.policy = config_.policy;
+    // Issue #12: with certificates, charon refuses a peer whose certificate
+    // does not name the identity the resolution promised.
+    if (const auto id = expected_ids_.find(address);
+        id != expected_ids_.end() && spec.policy.auth.method == AuthMethod::Certificate) {
+      spec.policy.auth.remote_id = id->second;
+    }
     control_->command("load-conn", build_load_conn(spec),
                       [this, address, attempt](const Response& r) { on_loaded(address, attempt, r); });
   });
@@ -368,6 +396,7 @@ void StrongswanProvider::abort_then_fail(Peer& peer, const std::string& reason) 
 // --- terminate ---------------------------------------------------------------
 
 void StrongswanProvider::terminate(const IpAddress& address) {
+  expected_ids_.erase(address);  // the next lease says again what it expects
   Peer* peer = find(address);
   if (peer == nullptr) {
     // Not ours (or forgotten after charon went away): clean charon all the same.

@@ -106,6 +106,7 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
 
   void set_listener(Listener listener) override { listener_ = std::move(listener); }
   void ensure(const IpAddress& peer) override;
+  void expect_identity(const IpAddress& peer, const std::string& identity) override;
   void terminate(const IpAddress& peer) override;
   [[nodiscard]] std::optional<shortcut::TunnelCounters> counters(const IpAddress& peer) const override;
   [[nodiscard]] std::string_view name() const override { return "strongswan"; }
@@ -171,6 +172,8 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   std::vector<std::unique_ptr<Client>> initiators_;
   Subscription child_updown_;
   Subscription ike_updown_;
+  // expect_identity (issue #12): the remote IKE identity per peer NBMA.
+  std::map<IpAddress, std::string> expected_ids_;
   std::map<IpAddress, std::unique_ptr<Peer>> peers_;
   CredsState creds_ = CredsState::NotLoaded;
   std::vector<Continuation> creds_waiters_;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The advpnd namespace lab: a DMVPN phase 3 network on one machine.
 
-    lab.py up [--provider strongswan|none] [--idle-timeout S] [--routing static|bgp|ospf]   bring it up
+    lab.py up [--provider strongswan|none] [--auth psk|certs] [--idle-timeout S] [--routing static|bgp|ospf]   bring it up
     lab.py down                                                 tear it down (also after a crash)
     lab.py demo                                                 the mission, step by step
     lab.py status                                               advpnctl on every node
@@ -103,14 +103,28 @@ def default_bin_dir() -> Path:
 class Lab:
     def __init__(self, name: str = "advlab", bin_dir: Path | None = None, provider: str = "strongswan",
                  idle_timeout: int = 120, log_level: str = "info", redirect_rate_per_minute: int = 60,
-                 redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None, routing: str = "static"):
+                 redirect_burst: int = 5, spoke_psk: dict[str, str] | None = None, routing: str = "static",
+                 auth: str = "psk", cert_names: dict[str, str] | None = None,
+                 policy_addresses: dict[str, list[str]] | None = None):
         """spoke_psk: a different IPsec PSK for some spokes (negative tests); they are not
         waited for at start. routing: "static" (each spoke registers its LAN, advpnd installs the
         overlay routes) or "bgp" (FRR zebra + bgpd on the hub and every spoke, iBGP over the
         overlay with the hub as route reflector; spokes register only their /32 and announce
         their LAN; the hub announces the data centre) or "ospf" (FRR zebra + ospfd instead of bgpd:
         OSPF area 0 over the overlay, carried by advpnd's link-local multicast replication; same
-        registrations and announcements as "bgp")."""
+        registrations and announcements as "bgp").
+        auth (strongswan provider): "psk" (one group PSK; each spoke merely claims its overlay
+        address as its IKE identity) or "certs" (a CA made with deploy/make-certs.sh in the lab
+        folder, one certificate per node whose IP subjectAltName is its overlay address, which is
+        its IKE identity: charon proves it). cert_names: a spoke whose certificate (and identity)
+        names another address than its own overlay one (negative tests); policy_addresses: host
+        addresses the hub's [[policy]] lets a spoke's identity register besides its own (so that a
+        spoke with such a certificate still registers, and its peers' checks are what is tested)."""
+        if auth not in ("psk", "certs"):
+            raise LabError("auth: psk or certs")
+        self.auth = auth
+        self.cert_names = cert_names or {}
+        self.policy_addresses = policy_addresses or {}
         if routing not in ("static", "bgp", "ospf"):
             raise LabError("routing: static, bgp or ospf")
         self.routing = routing
@@ -163,6 +177,8 @@ class Lab:
 
     def swanctl(self, node: str, *args: str) -> str:
         env = {"STRONGSWAN_CONF": str(self.node_dir(node) / "strongswan.conf")}
+        if self.swanctl_dir(node).is_dir():
+            env["SWANCTL_DIR"] = str(self.swanctl_dir(node))
         result = subprocess.run(["swanctl", *args, "--uri", f"unix://{self.vici_socket(node)}"], capture_output=True,
                                 text=True, timeout=15, env={**os.environ, **env})
         if result.returncode != 0:
@@ -186,7 +202,8 @@ class Lab:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "state.json").write_text(json.dumps({"pids": self.pids, "provider": self.provider,
                                                           "bin_dir": str(self.bin_dir),
-                                                          "idle_timeout": self.idle_timeout}))
+                                                          "idle_timeout": self.idle_timeout,
+                                                          "auth": self.auth}))
 
     @classmethod
     def attach(cls, name: str = "advlab") -> "Lab":
@@ -195,7 +212,8 @@ class Lab:
         if not state_file.exists():
             raise LabError(f"lab {name} is not up ({state_file} missing)")
         state = json.loads(state_file.read_text())
-        lab = cls(name, Path(state["bin_dir"]), state["provider"], state["idle_timeout"])
+        lab = cls(name, Path(state["bin_dir"]), state["provider"], state["idle_timeout"],
+                  auth=state.get("auth", "psk"))
         lab.pids = {k: int(v) for k, v in state["pids"].items()}
         return lab
 
@@ -218,6 +236,8 @@ class Lab:
             if after_network is not None:
                 after_network(self)
             if self.provider == "strongswan":
+                if self.auth == "certs":
+                    self._make_pki()
                 for node in IPSEC_NODES:
                     self._start_charon(node)
                 self._load_hub_responder()
@@ -320,9 +340,77 @@ class Lab:
         self._wait(lambda: self.vici_socket(node).exists(), 10, f"charon on {node} did not open its VICI socket",
                    process)
 
+    # --- identities (issue #12) --------------------------------------------------
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.dir / "pki"
+
+    def identity(self, node: str) -> str:
+        """The IKE identity a node proves (certs) or claims (psk): its overlay address."""
+        if node == "hub":
+            return HUB_OVERLAY
+        return self.cert_names.get(node, self.spoke(node).overlay)
+
+    def _make_pki(self) -> None:
+        """A CA and one certificate per IPsec node, with deploy/make-certs.sh (so that it stays
+        true), once per lab run: ECDSA keys take milliseconds."""
+        script = ROOT / "deploy" / "make-certs.sh"
+        run([str(script), str(self.pki_dir), "ca"])
+        for node in IPSEC_NODES:
+            run([str(script), str(self.pki_dir), "node", node, self.identity(node)])
+
+    def swanctl_dir(self, node: str) -> Path:
+        """The node's own swanctl folder (SWANCTL_DIR) with x509/, x509ca/, private/ (certs)."""
+        return self.node_dir(node) / "swanctl"
+
+    def _hub_swanctl_certs(self) -> str:
+        """deploy/hub-swanctl-certs.conf itself; the hub's certificate, key and the CA go where it
+        says, in the hub's own swanctl folder (SWANCTL_DIR stands for /etc/swanctl)."""
+        example = (ROOT / "deploy" / "hub-swanctl-certs.conf").read_text()
+        if HUB_NBMA not in example or "certs = hub.crt" not in example or "cacerts = advpnd-ca.crt" not in example:
+            raise LabError("deploy/hub-swanctl-certs.conf no longer names hub.crt, advpnd-ca.crt or the lab's hub")
+        d = self.swanctl_dir("hub")
+        for folder, name, source in (("x509", "hub.crt", "hub.crt"), ("x509ca", "advpnd-ca.crt", "ca.crt"),
+                                     ("private", "hub.key", "hub.key")):
+            (d / folder).mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.pki_dir / source, d / folder / name)
+        return example
+
+    def _hub_ipsec_keys(self) -> str:
+        """The hub's [ipsec] and, with static routing, one [[policy]] per spoke for its LAN."""
+        if self.provider != "strongswan":
+            return '[ipsec]\nprovider = "none"   # clear GRE lab: NHRP from anyone, no identities\n'
+        text = f'[ipsec]\nprovider = "strongswan"\nvici_socket = "{self.vici_socket("hub")}"\ninterface = "ipsec0"\n'
+        if self.routing == "static":
+            for spoke in self.spokes:
+                addresses = ", ".join(f'"{a}"' for a in self.policy_addresses.get(spoke.node, []))
+                text += (f'\n[[policy]]\nidentity = "{self.identity(spoke.node)}"\n'
+                         f'addresses = [{addresses}]\nprefixes = ["{spoke.lan_prefix}"]\n')
+        return text
+
+    def _spoke_auth_keys(self, spoke: Spoke) -> str:
+        if self.auth == "certs" and spoke.node not in self.spoke_psk:
+            d = self.pki_dir
+            return (f'auth = "pubkey"\ncertificate = "{d / (spoke.node + ".crt")}"\n'
+                    f'private_key = "{d / (spoke.node + ".key")}"\nca_certificate = "{d / "ca.crt"}"\n'
+                    f'local_id = "{self.identity(spoke.node)}"')
+        # A group PSK: the identity is only claimed (any PSK holder may claim any). remote_id
+        # "%any" makes the PSK's owners [own id, %any]: with the own id alone charon finds no
+        # key when it answers a shortcut peer that sent no IDr ('%any' - peer).
+        return (f'psk = "{self.spoke_psk.get(spoke.node, PSK)}"\nlocal_id = "{self.identity(spoke.node)}"\n'
+                'remote_id = "%any"')
+
     def _load_hub_responder(self) -> None:
         """The hub's charon: one template any spoke may initiate to (GRE only, tunnel mode)."""
         d = self.node_dir("hub")
+        if self.auth == "certs":
+            # swanctl finds x509/, x509ca/, private/ next to the file it loads.
+            conf = self.swanctl_dir("hub") / "swanctl.conf"
+            text = self._hub_swanctl_certs()
+            conf.write_text(text)
+            self.swanctl("hub", "--load-all", "--noprompt", "--file", str(conf))
+            return
         # The shipped example itself (its hub address is the lab's), so that it stays true.
         example = (ROOT / "deploy" / "hub-swanctl.conf").read_text()
         if HUB_NBMA not in example or '"change-me"' not in example:
@@ -349,7 +437,8 @@ burst = {self.redirect_burst}
 
 [routing]
 overlay_routes = [{'' if self.dynamic_routing else f'"{SPOKE_LANS}"'}]   # the spokes' LANs, unless BGP/OSPF announces them
-""")
+
+{self._hub_ipsec_keys()}""")
         return path
 
     def start_hub(self) -> None:
@@ -391,7 +480,7 @@ idle_timeout = {self.idle_timeout}
 [ipsec]
 provider = "{self.provider}"
 vici_socket = "{self.vici_socket(spoke.node)}"
-psk = "{self.spoke_psk.get(spoke.node, PSK)}"
+{self._spoke_auth_keys(spoke)}
 
 [routing]
 overlay_routes = [{'' if self.dynamic_routing else f'"{SPOKE_LANS}", "{DC_PREFIX}"'}]   # unless BGP/OSPF announces them
@@ -574,7 +663,9 @@ hostname {node}
 
     def wait_registered(self, timeout: float = 30) -> None:
         """Every spoke is registered at the hub (its tunnel to the hub came up first)."""
-        wanted = {s.overlay for s in self.spokes if s.node not in self.spoke_psk}
+        # Not those set up to fail: a wrong PSK, or a certificate naming another address.
+        wanted = {s.overlay for s in self.spokes if s.node not in self.spoke_psk and
+                  (s.node not in self.cert_names or s.overlay in self.policy_addresses.get(s.node, []))}
 
         def ready() -> bool:
             try:
@@ -877,6 +968,8 @@ def main() -> int:
     parser.add_argument("--name", default="advlab", help="lab name (namespace prefix: letters and digits, at most 16)")
     parser.add_argument("--bin", type=Path, default=default_bin_dir(), help="folder with advpnd and advpnctl")
     parser.add_argument("--provider", choices=["strongswan", "none"], default="strongswan")
+    parser.add_argument("--auth", choices=["psk", "certs"], default="psk",
+                        help="IKE authentication: a group PSK, or per-node certificates (deploy/make-certs.sh)")
     parser.add_argument("--idle-timeout", type=int, default=None, help="shortcut idle timeout (s)")
     parser.add_argument("--routing", choices=["static", "bgp", "ospf"], default="static",
                         help="static overlay routes, or FRR next to advpnd: BGP or OSPF over the overlay")
@@ -885,7 +978,8 @@ def main() -> int:
         if args.command == "demo":
             return demo(args.bin, args.idle_timeout or 10)
         if args.command == "up":
-            lab = Lab(args.name, args.bin, args.provider, idle_timeout=args.idle_timeout or 120, routing=args.routing)
+            lab = Lab(args.name, args.bin, args.provider, idle_timeout=args.idle_timeout or 120, routing=args.routing,
+                      auth=args.auth)
             lab.up()
             print(f"lab {args.name} up ({args.provider}, routing {args.routing}); state and logs in {lab.dir}; "
                   f"`ip netns exec {lab.ns('h1')} ping 10.1.2.10` to try it")

@@ -668,6 +668,9 @@ control_socket = "{self.dir}/{role}.sock"
 log_level = "debug"
 dialect = "{dialect}"
 
+[ipsec]
+provider = "none"   # the interop peers speak clear GRE in this lab (no charon beside this hub)
+
 [registration]
 # FRR spokes run `ip nhrp registration no-unique` in this lab; advpnd's refuse would apply
 # only to unique registrations.

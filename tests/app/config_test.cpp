@@ -106,6 +106,120 @@ allow_lan_prefixes = false
   }
 }
 
+// Issue #12 part 2: the hub's own charon, and what each identity may register.
+const char* kHubHead = R"([hub]
+nbma_address = "203.0.113.1"
+protocol_address = "10.0.0.1"
+)";
+
+TEST_CASE("config: the hub's [ipsec] and [[policy]] (issue #12 part 2)") {
+  test::TempFile plain(".toml");
+  auto defaults = load_hub_config(write_text(plain, kHubHead));
+  REQUIRE_MESSAGE(defaults.ok(), (defaults.ok() ? "" : defaults.error().to_string()));
+  CHECK(defaults->provider == HubDaemonConfig::Provider::Strongswan);  // secure by default
+  CHECK(defaults->vici_socket == "/var/run/charon.vici");
+  CHECK(defaults->ipsec_interface == "ipsec0");
+  CHECK(defaults->nhs.identity_policies.empty());
+  CHECK(defaults->warnings.empty());
+
+  test::TempFile file(".toml");
+  auto config = load_hub_config(write_text(file, std::string(kHubHead) + R"(
+[ipsec]
+provider = "none"
+vici_socket = "/run/lab/charon.vici"
+interface = ""
+
+[[policy]]
+identity = "10.0.0.11"
+prefixes = ["10.1.1.0/24", "10.2.0.0/16"]
+
+[[policy]]
+identity = "CN=spoke2.example.net"
+addresses = ["10.0.0.12"]
+max_bindings = 3
+)"));
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().to_string()));
+  CHECK(config->provider == HubDaemonConfig::Provider::None);
+  REQUIRE(config->warnings.size() == 1);  // "none" is said out loud
+  CHECK(config->warnings[0].key == "ipsec.provider");
+  CHECK(config->vici_socket == "/run/lab/charon.vici");
+  CHECK(config->ipsec_interface.empty());
+  REQUIRE(config->nhs.identity_policies.size() == 2);
+  const hub::IdentityPolicy& first = config->nhs.identity_policies[0];
+  CHECK(first.identity == "10.0.0.11");
+  REQUIRE(first.prefixes.size() == 2);
+  CHECK(first.prefixes[1].address == *IpAddress::parse("10.2.0.0"));
+  CHECK(first.prefixes[1].length == 16);
+  CHECK_FALSE(first.max_bindings.has_value());
+  const hub::IdentityPolicy& second = config->nhs.identity_policies[1];
+  REQUIRE(second.addresses.size() == 1);
+  CHECK(second.addresses[0] == *IpAddress::parse("10.0.0.12"));
+  CHECK(second.max_bindings == std::size_t{3});
+}
+
+TEST_CASE("config: mistakes in the hub's [ipsec] and [[policy]] name the file, the line and the key") {
+  const std::string head = kHubHead;
+  const std::vector<BadCase> cases{
+      {"unknown provider", head + "[ipsec]\nprovider = \"racoon\"\n", 5, "ipsec.provider"},
+      {"relative socket", head + "[ipsec]\nvici_socket = \"charon.vici\"\n", 5, "ipsec.vici_socket"},
+      {"interface too long", head + "[ipsec]\ninterface = \"a-very-long-ifname\"\n", 5, "ipsec.interface"},
+      {"misspelt ipsec key", head + "[ipsec]\nvici = \"/x\"\n", 5, "ipsec.vici"},
+      {"policy without identity", head + "[[policy]]\nprefixes = [\"10.1.1.0/24\"]\n", 4, "policy[0].identity"},
+      {"address outside the overlay", head + "[[policy]]\nidentity = \"a\"\naddresses = [\"10.9.0.1\"]\n", 6,
+       "policy[0].addresses"},
+      {"bad prefix", head + "[[policy]]\nidentity = \"a\"\nprefixes = [\"10.1.1.0/33\"]\n", 6, "policy[0].prefixes"},
+      {"zero bindings", head + "[[policy]]\nidentity = \"a\"\nmax_bindings = 0\n", 6, "policy[0].max_bindings"},
+      {"same identity twice", head + "[[policy]]\nidentity = \"a\"\n[[policy]]\nidentity = \"a\"\n", 7,
+       "policy[1].identity"},
+      {"misspelt policy key", head + "[[policy]]\nidentity = \"a\"\nprefix = []\n", 6, "policy[0].prefix"},
+  };
+  for (const BadCase& bad : cases) {
+    CAPTURE(bad.name);
+    test::TempFile bad_file(".toml");
+    const std::string path = write_text(bad_file, bad.text);
+    auto loaded = load_hub_config(path);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.error().first().file == path);
+    CHECK(loaded.error().first().line == bad.line);
+    CHECK(loaded.error().first().key == bad.key);
+  }
+}
+
+TEST_CASE("config: the spoke's [ipsec] auth and interface (issue #12 part 2)") {
+  const std::string head = R"([spoke]
+nbma_address = "198.51.100.2"
+protocol_address = "10.0.0.2"
+
+[[nhs]]
+nbma_address = "203.0.113.1"
+
+[ipsec]
+)";
+  test::TempFile psk(".toml");
+  auto tunnel = load_spoke_config(write_text(psk, head + "psk = \"k\"\nauth = \"psk\"\n"));
+  REQUIRE_MESSAGE(tunnel.ok(), (tunnel.ok() ? "" : tunnel.error().to_string()));
+  CHECK(tunnel->ipsec_interface == "ipsec0");  // kernel-libipsec: decrypted GRE comes from its TUN
+  test::TempFile transport(".toml");
+  auto xfrm = load_spoke_config(write_text(transport, head + "psk = \"k\"\nmode = \"transport\"\n"));
+  REQUIRE(xfrm.ok());
+  CHECK(xfrm->ipsec_interface.empty());  // kernel ESP keeps the WAN's interface
+  test::TempFile none(".toml");
+  auto clear = load_spoke_config(write_text(none, kMinimalSpoke));
+  REQUIRE(clear.ok());
+  CHECK(clear->ipsec_interface.empty());
+
+  // auth = "pubkey" without the certificate is an error, not a fall-back to the PSK.
+  test::TempFile bad(".toml");
+  auto refused = load_spoke_config(write_text(bad, head + "psk = \"k\"\nauth = \"pubkey\"\n"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().first().key == "ipsec.auth");
+  CHECK(refused.error().first().line == 10);
+  test::TempFile bad_if(".toml");
+  auto none_if = load_spoke_config(write_text(bad_if, std::string(kMinimalSpoke) + "interface = \"ipsec0\"\n"));
+  REQUIRE_FALSE(none_if.ok());
+  CHECK(none_if.error().first().key == "ipsec.interface");
+}
+
 TEST_CASE("config: a regional hub's upstream NHSs (issue #11 hierarchy)") {
   test::TempFile file(".toml");
   auto config = load_hub_config(write_text(file, std::string(kMinimalHub) + R"(

@@ -717,6 +717,9 @@ routing_e2e.register_route_flap(sys.modules[__name__])
 import hierarchy_e2e  # noqa: E402
 
 hierarchy_e2e.register(sys.modules[__name__])
+import trust_e2e  # noqa: E402
+
+trust_e2e.register(sys.modules[__name__])
 
 
 def main() -> int:

@@ -100,6 +100,9 @@ log_level = "debug"
 [redirect]
 rate_per_minute = 60
 burst = 5
+
+[ipsec]
+provider = "none"   # clear GRE lab: no charon, NHRP from anyone
 """
         if upstream:
             up_nbma, up_overlay, _, _ = NODES[upstream]

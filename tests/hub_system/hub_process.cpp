@@ -66,6 +66,9 @@ std::string HubProcess::config_text(const HubSettings& settings) const {
   text += "rate_per_second = " + std::to_string(settings.rate_per_second) + "\n";
   text += "rate_burst = " + std::to_string(settings.rate_burst) + "\n";
   if (settings.password) text += "\n[authentication]\npassword = " + toml_string(*settings.password) + "\n";
+  // The simulated spokes speak clear GRE and there is no charon (issue #12
+  // part 2: the default, "strongswan", would drop all of it).
+  text += "\n[ipsec]\nprovider = \"none\"\n";
   return text;
 }
 

@@ -182,6 +182,30 @@ TEST_CASE("RawGreTransport: NHRP frames both ways without a key; TOS, outer addr
   CHECK(bystander.transport->stats().dropped_malformed == 0);
 }
 
+// Issue #12 part 2: GRE only from the IPsec interface (IP_PKTINFO). On
+// loopback every frame arrives on "lo": named, it passes; any other name
+// (charon's ipsec0 is absent here) drops every frame before it is parsed.
+TEST_CASE("RawGreTransport: with ipsec_interface, GRE from another interface is dropped and counted") {
+  require_root_netns();
+  auto loop = make_loop();
+  Peer a(*loop, kA);
+  Peer through(*loop, RawGreConfig{.local = kB, .ipsec_interface = "lo"});
+  REQUIRE(a.transport->send(kB, kNhrp, payload(1), kNhrpTos).ok());
+  REQUIRE(pump(*loop, [&] { return through.frames.size() == 1; }));
+  CHECK(through.transport->stats().dropped_not_ipsec == 0);
+  CHECK(through.transport->stats().frames_received == 1);
+
+  Peer clear(*loop, RawGreConfig{.local = kC, .ipsec_interface = "ipsec0"});
+  for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(a.transport->send(kC, kNhrp, payload(i), kNhrpTos).ok());
+  REQUIRE(pump(*loop, [&] { return clear.transport->stats().dropped_not_ipsec == 5; }));
+  settle(*loop);
+  CHECK(clear.frames.empty());
+  CHECK(clear.batches.empty());  // no on_batch_end for a batch of nothing
+  CHECK(clear.transport->stats().frames_received == 0);
+  CHECK(clear.transport->stats().dropped_malformed == 0);  // dropped before the GRE parser
+  CHECK(clear.transport->stats().dropped_not_ipsec == 5);
+}
+
 TEST_CASE("RawGreTransport: the TOS of each frame is applied") {
   require_root_netns();
   auto loop = make_loop();

@@ -301,3 +301,28 @@ TEST_CASE("shortcut: close_all on shutdown puts everything back on the hub") {
 
 }  // namespace
 }  // namespace advpnd::shortcut
+
+namespace advpnd::shortcut {
+namespace {
+
+// Issue #12: the tunnel must be to whoever the resolution named.
+TEST_CASE("shortcut: the peer must prove the tunnel address the resolution named") {
+  Rig rig;
+  rig.manager->on_traffic_indication(ip("192.168.2.20"));
+  rig.resolver.answer(success("198.51.100.3", "192.168.2.0", 24));  // next hop 10.0.0.3
+  REQUIRE(rig.manager->state_of(rig.kLan) == ShortcutState::Connecting);
+  CHECK(rig.provider.expected.at(rig.kPeer) == "10.0.0.3");
+
+  // An answer that names no separate next hop (its address lies in the
+  // routed prefix) asks for no identity.
+  Rig other;
+  other.manager->on_traffic_indication(ip("192.168.2.20"));
+  Resolution r = success("198.51.100.3", "192.168.2.0", 24);
+  r.peer_protocol = ip("192.168.2.0");
+  other.resolver.answer(r);
+  REQUIRE(other.manager->state_of(other.kLan) == ShortcutState::Connecting);
+  CHECK(other.provider.expected.count(other.kPeer) == 0);
+}
+
+}  // namespace
+}  // namespace advpnd::shortcut

@@ -72,6 +72,30 @@ TEST_CASE("responder: answers a request for its LAN forwarded by the hub, straig
   CHECK_FALSE(b.nhc->responder().peers().find(kSpokeAProtocol, net.loop.now()).has_value());
 }
 
+// Issue #12: the reply gate learns who asked (the identity the tunnel to
+// the requester must prove), not what was asked for.
+TEST_CASE("responder: the reply gate is told the requester's NBMA and tunnel address") {
+  Network net;
+  net.add_hub(kHub1Nbma, kHub1Protocol);
+  TestSpoke& a = net.add_spoke(spoke_config(kSpokeANbma, kSpokeAProtocol, {{kHub1Nbma, kHub1Protocol, 0}}));
+  TestSpoke& b = net.add_spoke(spoke_b_with_lan());
+  net.run();
+  std::vector<std::pair<IpAddress, IpAddress>> gated;
+  b.nhc->responder().set_reply_gate(
+      [&](const IpAddress& nbma, const IpAddress& protocol, std::function<void(const IpAddress&)> send) {
+        gated.emplace_back(nbma, protocol);
+        send(nbma);
+      });
+  std::optional<ResolutionResult> result;
+  a.nhc->resolve(ip("192.168.2.20"), [&](const ResolutionResult& r) { result = r; });
+  net.run();
+  REQUIRE(gated.size() == 1);
+  CHECK(gated[0].first == kSpokeANbma);
+  CHECK(gated[0].second == kSpokeAProtocol);  // not the target 192.168.2.20
+  REQUIRE(result.has_value());
+  CHECK(result->ok());
+}
+
 TEST_CASE("responder: NAT on both sides: the reply reaches the requester's public NBMA and names ours") {
   Network net;
   net.add_hub(kHub1Nbma, kHub1Protocol);

@@ -2,6 +2,7 @@
 // them (fields copied from `swanctl --list-sas --pretty` in the namespace
 // lab), an updown event, and the older child-section naming.
 #include "vici/sa_list.h"
+#include "vici/sa_watcher.h"
 
 #include <doctest/doctest.h>
 
@@ -112,4 +113,34 @@ TEST_CASE("sa_list: a child's remote selector names a NATted peer's own address"
   CHECK_FALSE(child.remote_ts_is_host("198.51.100.0"));
   child.remote_ts = {"2001:db8::3/128"};
   CHECK(child.remote_ts_is_host("2001:db8::3"));
+}
+
+// Issue #12 part 2: what the hub's SaWatcher keeps of an IKE_SA.
+TEST_CASE("sa_list: the peer's identity, port and NAT, and the hub's IpsecPeer of an IKE_SA") {
+  auto sas = parse_ike_sas(list_sa_event());
+  REQUIRE(sas.size() == 1);
+  CHECK(sas[0].remote_id == "192.0.2.2");
+  CHECK(sas[0].remote_port == 4500);
+  CHECK(sas[0].nat_remote);
+  const auto peer = to_peer(sas[0]);
+  REQUIRE(peer.has_value());
+  CHECK(peer->ike_sa == 7);
+  CHECK(peer->identity == "192.0.2.2");
+  CHECK(peer->ike_address == *advpnd::IpAddress::parse("192.0.2.2"));
+  CHECK(peer->ike_port == 4500);
+  CHECK(peer->behind_nat);
+  REQUIRE(peer->inner_sources.size() == 1);  // the host selector 192.0.2.2/32[gre]
+  CHECK(peer->inner_sources[0] == *advpnd::IpAddress::parse("192.0.2.2"));
+
+  sas[0].children[0].remote_ts = {"0.0.0.0/0[gre]", "198.51.100.3/32[gre]"};
+  const auto wide = to_peer(sas[0]);
+  REQUIRE(wide.has_value());
+  REQUIRE(wide->inner_sources.size() == 1);  // a selector wider than a host speaks for nobody
+  CHECK(wide->inner_sources[0] == *advpnd::IpAddress::parse("198.51.100.3"));
+
+  sas[0].state = "CONNECTING";  // not yet authenticated: no peer
+  CHECK_FALSE(to_peer(sas[0]).has_value());
+  sas[0].state = "ESTABLISHED";
+  sas[0].remote_host = "not an address";
+  CHECK_FALSE(to_peer(sas[0]).has_value());
 }
