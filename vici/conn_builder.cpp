@@ -114,9 +114,9 @@ Message build_terminate_id(std::uint64_t ike_id, std::chrono::milliseconds timeo
   return message;
 }
 
-Message build_list_sas(const std::string& ike) {
+Message build_list_sas(const std::string& ike, bool noblock) {
   Message message;
-  message.add("noblock", "yes");
+  if (noblock) message.add("noblock", "yes");
   if (!ike.empty()) message.add("ike", ike);
   return message;
 }

@@ -80,8 +80,8 @@ struct ConnSpec {
 // connection it belongs to (a peer's SA to our responder template).
 [[nodiscard]] Message build_terminate_id(std::uint64_t ike_id, std::chrono::milliseconds timeout);
 // list-sas { noblock=yes [ike] }: noblock skips IKE_SAs busy in an exchange
-// instead of waiting for them.
-[[nodiscard]] Message build_list_sas(const std::string& ike = {});
+// instead of waiting for them; `noblock` false waits for them.
+[[nodiscard]] Message build_list_sas(const std::string& ike = {}, bool noblock = true);
 
 // A command's answer { success=yes|no errmsg=... }: empty when it succeeded,
 // else the reason ("no errmsg" when charon gave none).

@@ -124,45 +124,79 @@ void StrongswanProvider::poll() {
       });
 }
 
+std::optional<shortcut::TunnelCounters> StrongswanProvider::installed_counters(const Peer& peer,
+                                                                              const std::vector<IkeSa>& sas) const {
+  shortcut::TunnelCounters sum;
+  bool installed = false;
+  for (const auto& sa : sas) {
+    if (!carries(sa, peer)) continue;
+    for (const auto& child : sa.children) {
+      if (child.name != config_.policy.child_name || !child.installed()) continue;
+      installed = true;
+      sum.bytes_in += child.bytes_in;
+      sum.bytes_out += child.bytes_out;
+      sum.packets_in += child.packets_in;
+      sum.packets_out += child.packets_out;
+      // The most recent use over all children.
+      if (child.use_in && (!sum.idle_in || std::chrono::seconds(*child.use_in) < *sum.idle_in)) {
+        sum.idle_in = std::chrono::seconds(*child.use_in);
+      }
+      if (child.use_out && (!sum.idle_out || std::chrono::seconds(*child.use_out) < *sum.idle_out)) {
+        sum.idle_out = std::chrono::seconds(*child.use_out);
+      }
+    }
+  }
+  if (!installed) return std::nullopt;
+  return sum;
+}
+
 void StrongswanProvider::on_poll(const std::vector<IkeSa>& sas, MonotonicTime started) {
   std::vector<IpAddress> vanished;
   for (auto& [address, peer] : peers_) {
     if (peer->state != PeerState::Up) continue;
-    shortcut::TunnelCounters sum;
-    bool installed = false;
-    for (const auto& sa : sas) {
-      if (!carries(sa, *peer)) continue;
-      for (const auto& child : sa.children) {
-        if (child.name != config_.policy.child_name || !child.installed()) continue;
-        installed = true;
-        sum.bytes_in += child.bytes_in;
-        sum.bytes_out += child.bytes_out;
-        sum.packets_in += child.packets_in;
-        sum.packets_out += child.packets_out;
-        // The most recent use over all children.
-        if (child.use_in && (!sum.idle_in || std::chrono::seconds(*child.use_in) < *sum.idle_in)) {
-          sum.idle_in = std::chrono::seconds(*child.use_in);
-        }
-        if (child.use_out && (!sum.idle_out || std::chrono::seconds(*child.use_out) < *sum.idle_out)) {
-          sum.idle_out = std::chrono::seconds(*child.use_out);
-        }
-      }
-    }
-    if (installed) {
-      peer->counters = sum;
+    if (auto counters = installed_counters(*peer, sas)) {
+      peer->counters = *counters;
       drop_duplicates(*peer, sas);
     } else if (peer->up_since < started) {  // a poll sent before the SA came up proves nothing
       vanished.push_back(address);
     }
   }
-  std::weak_ptr<int> alive = alive_;
-  for (const auto& address : vanished) {
-    Peer* peer = find(address);
-    if (peer == nullptr || peer->state != PeerState::Up) continue;
-    if (!transition(*peer, PeerState::Terminating, "CHILD_SA gone from list-sas")) continue;
-    begin_terminate(*peer, true, "CHILD_SA gone");
-    if (alive.expired()) return;
-  }
+  if (!vanished.empty()) confirm_vanished(std::move(vanished), started);
+}
+
+// The poll is noblock: charon skips an IKE_SA that is busy in an exchange
+// (DPD, a rekey, the other end's INFORMATIONAL), so absence from it proves
+// nothing. Taking it for a death tore down live tunnels in the lab (a voice
+// packet lost when a reply tunnel that was also the other spoke's shortcut
+// went). A blocking listing, only after such a miss, settles it; the
+// counters stay as they were meanwhile.
+void StrongswanProvider::confirm_vanished(std::vector<IpAddress> vanished, MonotonicTime started) {
+  if (!control_->connected()) return;
+  auto sas = std::make_shared<std::vector<IkeSa>>();
+  control_->stream(
+      "list-sas", build_list_sas({}, false), "list-sa",
+      [sas](const Message& event) {
+        for (auto& sa : parse_ike_sas(event)) sas->push_back(std::move(sa));
+      },
+      [this, sas, started, vanished = std::move(vanished)](const Response& r) {
+        if (!r.ok()) {
+          log::debug(kLog, "list-sas (blocking) to confirm a vanished CHILD_SA: " + r.error().message);
+          return;  // the next poll asks again
+        }
+        std::weak_ptr<int> alive = alive_;
+        for (const auto& address : vanished) {
+          Peer* peer = find(address);
+          if (peer == nullptr || peer->state != PeerState::Up || peer->up_since >= started) continue;
+          if (auto counters = installed_counters(*peer, *sas)) {
+            peer->counters = *counters;
+            log::debug(kLog, "peer " + address.to_string() + ": CHILD_SA busy in the poll, still installed");
+            continue;
+          }
+          if (!transition(*peer, PeerState::Terminating, "CHILD_SA gone from list-sas")) continue;
+          begin_terminate(*peer, true, "CHILD_SA gone");
+          if (alive.expired()) return;
+        }
+      });
 }
 
 }  // namespace advpnd::vici

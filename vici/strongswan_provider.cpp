@@ -202,7 +202,8 @@ void StrongswanProvider::expect_identity(const IpAddress& peer, const std::strin
     expected_ids_[peer] = identity;
   }
   // A tunnel already up (set up before, for another lease) is checked again
-  // now: under another identity it is gone after two polls (on_poll).
+  // now: under another identity it is gone after the poll and its
+  // confirmation (on_poll, confirm_vanished).
   if (const Peer* p = find(peer); p != nullptr && p->state == PeerState::Up) poll_timer_->arm(Duration::zero());
 }
 

@@ -45,9 +45,11 @@
 // (run at once on a child-updown "up" of a peer that is Up already) keeps
 // one by the tie-break of duplicate_sa.h and terminates ours if it lost.
 //
-// Counters come from list-sas, polled every poll_interval; a tunnel that
-// vanished from the poll (or whose child-updown "down" the next list-sas
-// confirms) is reported Down.
+// Counters come from list-sas, polled every poll_interval (noblock); a
+// tunnel missing from the poll is listed again without noblock (a busy
+// IKE_SA is skipped by noblock, not gone), and only a tunnel missing from
+// that too (or whose child-updown "down" the next list-sas confirms) is
+// reported Down.
 #pragma once
 
 #include <array>
@@ -162,6 +164,11 @@ class StrongswanProvider final : public shortcut::IpsecProvider {
   void on_updown(const Message& event, bool child_event);
   void poll();
   void on_poll(const std::vector<IkeSa>& sas, MonotonicTime started);
+  // The peer's installed CHILD_SAs in a listing, counters summed; nullopt: none.
+  [[nodiscard]] std::optional<shortcut::TunnelCounters> installed_counters(const Peer& peer,
+                                                                           const std::vector<IkeSa>& sas) const;
+  // Peers missing from a noblock poll: a blocking listing decides.
+  void confirm_vanished(std::vector<IpAddress> vanished, MonotonicTime started);
   void drop_duplicates(const Peer& peer, const std::vector<IkeSa>& sas);
   Client& initiator();
 

@@ -62,6 +62,7 @@ TEST_CASE("conn_builder: credentials and control commands") {
   CHECK(to_text(build_unload_conn("advpnd-x")) == "{name=advpnd-x}");
   CHECK(to_text(build_list_sas()) == "{noblock=yes}");
   CHECK(to_text(build_list_sas("advpnd-x")) == "{noblock=yes ike=advpnd-x}");
+  CHECK(to_text(build_list_sas({}, false)) == "{}");  // waits for busy IKE_SAs: confirms a vanished one
 }
 
 TEST_CASE("conn_builder: command_failure reads success/errmsg") {
