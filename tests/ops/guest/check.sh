@@ -7,6 +7,10 @@ echo "== PID 1: $(cat /proc/1/comm); systemd $(systemctl --version | head -1)"
 modprobe tun && echo "tun loaded"
 ip link set lo up
 ip addr add 203.0.113.1/32 dev lo          # the example hub.toml's NBMA address
+# No charon in the guest: the hub takes clear GRE (the shipped default,
+# provider "strongswan", would drop the spoke's GRE as not through ipsec0).
+sed -i -e 's/^provider = "strongswan"/provider = "none"/' /etc/advpnd/hub.toml
+grep -q '^provider = "none"' /etc/advpnd/hub.toml && echo "hub: [ipsec] provider none"
 echo "== systemctl start advpnd-hub"; systemctl start advpnd-hub; echo "rc=$?"
 echo "== is-active: $(systemctl is-active advpnd-hub)"
 pid=$(systemctl show -p MainPID --value advpnd-hub)
