@@ -134,6 +134,10 @@ def register(e2e) -> None:
             check(e2e.hairpins(lab) > before, "the first packet did not go through the hub")
             wait_for(lambda: e2e.active_shortcut(lab, "s1", s2.lan_prefix), 15,
                      f"no shortcut on s1 for the BGP-learned {s2.lan_prefix}")
+            # s2 was redirected by the first reply and makes its own shortcut back a few ms
+            # later (as in the OSPF scenario): without waiting for it a reply may still hair-pin.
+            wait_for(lambda: e2e.active_shortcut(lab, "s2", s1.lan_prefix), 15,
+                     f"no shortcut on s2 for the BGP-learned {s1.lan_prefix}")
             switched = time.time()
             before = e2e.hairpins(lab)
             result = ping(lab, "h1", s2.host_address, count=10, interval=0.1)
