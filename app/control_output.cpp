@@ -1,5 +1,7 @@
 #include "app/control_output.h"
 
+#include <chrono>
+
 #include <sstream>
 
 #include "app/text_table.h"
@@ -66,6 +68,27 @@ void write_drop_counts(JsonWriter& w, const dataplane::DropCounters& drops) {
     w.field(dataplane::to_string(reason), drops[reason]);
   }
   w.end_object();
+}
+
+std::int64_t whole_seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+
+std::string seconds_or_dash(std::optional<Duration> d) { return d ? std::to_string(whole_seconds(*d)) + "s" : "-"; }
+
+void write_registration_status(JsonWriter& w, const spoke::NhsStatus& s) {
+  w.field("nbma", s.nhs_nbma.to_string())
+      .field("protocol", s.nhs_protocol.to_string())
+      .field("state", spoke::to_string(s.state))
+      .field("request_id", s.request_id)
+      .field("attempts", s.attempts)
+      .field("failures", s.failures)
+      .field("holding_time", s.granted_holding_time)
+      .field("last_error", s.last_error);
+  w.key("last_reply_unix");
+  s.last_reply_unix ? w.value(*s.last_reply_unix) : w.null();
+  w.key("next_event_s");
+  s.next_event_in ? w.value(whole_seconds(*s.next_event_in)) : w.null();
+  w.key("expires_s");
+  s.expires_in ? w.value(whole_seconds(*s.expires_in)) : w.null();
 }
 
 void write_multicast_stats(JsonWriter& w, const dataplane::MulticastStats& m) {

@@ -14,6 +14,7 @@
 #include "dataplane/dataplane_stats.h"
 #include "dataplane/multicast.h"
 #include "nhrp/types.h"
+#include "spoke/nhs_registration.h"
 
 namespace advpnd::app {
 
@@ -35,6 +36,14 @@ void write_packet_counts(JsonWriter& w, const PacketCounts& received, const Pack
 void write_transport_stats(JsonWriter& w, const TransportStats& t);
 // "drops": {reason: count} for every reason, and "dropped": the total.
 void write_drop_counts(JsonWriter& w, const dataplane::DropCounters& drops);
+// Whole seconds of a duration; "12s", or "-" when there is none (tables).
+[[nodiscard]] std::int64_t whole_seconds(Duration d);
+[[nodiscard]] std::string seconds_or_dash(std::optional<Duration> d);
+// The fields of one registration at an NHS (a spoke's `show nhs`, a
+// regional hub's `show upstream`): nbma, protocol, state, request_id,
+// attempts, failures, holding_time, last_error, last_reply_unix,
+// next_event_s, expires_s. The caller opens and closes the object.
+void write_registration_status(JsonWriter& w, const spoke::NhsStatus& s);
 // "multicast": {frames_in, copies_out, ...} (dataplane/multicast.h).
 void write_multicast_stats(JsonWriter& w, const dataplane::MulticastStats& m);
 // "multicast: 3 in, 6 copies out, ..." with a newline.

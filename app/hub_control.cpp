@@ -163,30 +163,14 @@ ControlReply show_stats(hub::NextHopServer& nhs, bool json, const NbmaTransport*
   return {true, out};
 }
 
-std::int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
-std::string human(std::optional<Duration> d) { return d ? std::to_string(seconds(*d)) + "s" : "-"; }
-
 ControlReply show_upstream(const spoke::NhsSet* upstream, bool json) {
   const std::vector<spoke::NhsStatus> servers = upstream ? upstream->status() : std::vector<spoke::NhsStatus>{};
   if (json) {
     JsonWriter w;
     w.begin_object().key("upstream").begin_array();
     for (const spoke::NhsStatus& s : servers) {
-      w.begin_object()
-          .field("nbma", s.nhs_nbma.to_string())
-          .field("protocol", s.nhs_protocol.to_string())
-          .field("state", spoke::to_string(s.state))
-          .field("request_id", s.request_id)
-          .field("attempts", s.attempts)
-          .field("failures", s.failures)
-          .field("holding_time", s.granted_holding_time)
-          .field("last_error", s.last_error);
-      w.key("last_reply_unix");
-      s.last_reply_unix ? w.value(*s.last_reply_unix) : w.null();
-      w.key("next_event_s");
-      s.next_event_in ? w.value(seconds(*s.next_event_in)) : w.null();
-      w.key("expires_s");
-      s.expires_in ? w.value(seconds(*s.expires_in)) : w.null();
+      w.begin_object();
+      write_registration_status(w, s);
       w.end_object();
     }
     w.end_array().field("up", upstream ? upstream->up_count() : 0).end_object();
@@ -196,8 +180,8 @@ ControlReply show_upstream(const spoke::NhsSet* upstream, bool json) {
   TextTable table({"UPSTREAM NBMA", "PROTOCOL", "STATE", "LAST REPLY", "NEXT", "EXPIRES", "FAILURES"});
   for (const spoke::NhsStatus& s : servers) {
     table.add_row({s.nhs_nbma.to_string(), s.nhs_protocol.to_string(), std::string(spoke::to_string(s.state)),
-                   s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", human(s.next_event_in),
-                   human(s.expires_in), std::to_string(s.failures)});
+                   s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", seconds_or_dash(s.next_event_in),
+                   seconds_or_dash(s.expires_in), std::to_string(s.failures)});
   }
   std::string out = table.render();
   for (const spoke::NhsStatus& s : servers) {

@@ -13,8 +13,6 @@
 namespace advpnd::app {
 namespace {
 
-std::int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
-std::string human(std::optional<Duration> d) { return d ? std::to_string(seconds(*d)) + "s" : "-"; }
 
 ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
   const auto servers = agent.nhc().servers().status();
@@ -22,26 +20,13 @@ ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
     JsonWriter w;
     w.begin_object().key("nhs").begin_array();
     for (const spoke::NhsStatus& s : servers) {
-      w.begin_object()
-          .field("nbma", s.nhs_nbma.to_string())
-          .field("protocol", s.nhs_protocol.to_string())
-          .field("protocol_learned", s.protocol_learned)
+      w.begin_object();
+      write_registration_status(w, s);
+      w.field("protocol_learned", s.protocol_learned)
           .field("priority", s.priority)
-          .field("state", spoke::to_string(s.state))
-          .field("request_id", s.request_id)
-          .field("attempts", s.attempts)
-          .field("failures", s.failures)
-          .field("holding_time", s.granted_holding_time)
           .field("own_nat_address", s.own_nat_address.to_string())
-          .field("last_error", s.last_error)
           .field("tunnel_up", agent.tunnels().up(s.nhs_nbma))
           .field("tunnel_error", agent.tunnels().nhs_tunnel_error(s.nhs_nbma));
-      w.key("last_reply_unix");
-      s.last_reply_unix ? w.value(*s.last_reply_unix) : w.null();
-      w.key("next_event_s");
-      s.next_event_in ? w.value(seconds(*s.next_event_in)) : w.null();
-      w.key("expires_s");
-      s.expires_in ? w.value(seconds(*s.expires_in)) : w.null();
       w.end_object();
     }
     w.end_array()
@@ -57,8 +42,8 @@ ControlReply show_nhs(const agent::SpokeAgent& agent, bool json) {
                    s.nhs_protocol.empty() ? "?" : s.nhs_protocol.to_string() + (s.protocol_learned ? " (learned)" : ""),
                    std::to_string(s.priority), std::string(spoke::to_string(s.state)),
                    agent.tunnels().up(s.nhs_nbma) ? "up" : "down",
-                   s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", human(s.next_event_in),
-                   human(s.expires_in), std::to_string(s.failures),
+                   s.last_reply_unix ? format_unix_time(*s.last_reply_unix) : "-", seconds_or_dash(s.next_event_in),
+                   seconds_or_dash(s.expires_in), std::to_string(s.failures),
                    s.own_nat_address.empty() ? "-" : s.own_nat_address.to_string()});
   }
   std::string out = table.render();
@@ -82,8 +67,8 @@ ControlReply show_shortcuts(const agent::SpokeAgent& agent, bool json) {
           .field("state", shortcut::to_string(s.state))
           .field("peer_nbma", s.peer_nbma.to_string())
           .field("peer_protocol", s.peer_protocol.to_string())
-          .field("age_s", seconds(s.age))
-          .field("idle_s", seconds(s.idle))
+          .field("age_s", whole_seconds(s.age))
+          .field("idle_s", whole_seconds(s.idle))
           .field("holding_time", s.holding_time)
           .field("bytes_in", s.bytes_in)
           .field("bytes_out", s.bytes_out)
@@ -96,7 +81,7 @@ ControlReply show_shortcuts(const agent::SpokeAgent& agent, bool json) {
   for (const shortcut::ShortcutInfo& s : list) {
     table.add_row({s.prefix.to_string(), std::string(shortcut::to_string(s.state)),
                    s.peer_nbma.empty() ? "-" : s.peer_nbma.to_string(),
-                   s.peer_protocol.empty() ? "-" : s.peer_protocol.to_string(), human(s.age), human(s.idle),
+                   s.peer_protocol.empty() ? "-" : s.peer_protocol.to_string(), seconds_or_dash(s.age), seconds_or_dash(s.idle),
                    std::to_string(s.bytes_in), std::to_string(s.bytes_out)});
   }
   return {true, table.render() + std::to_string(list.size()) + " shortcut(s)\n"};
