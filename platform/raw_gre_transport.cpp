@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <linux/filter.h>
-#include <poll.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -321,11 +320,11 @@ void RawGreTransport::flush() {
 
 // --- receive ---------------------------------------------------------------
 
-bool RawGreTransport::read_batches(int fd, std::size_t rounds) {
+RawGreTransport::ReadOutcome RawGreTransport::read_batches(int fd, std::size_t rounds) {
   const std::shared_ptr<bool> alive = alive_;
   for (std::size_t round = 0; round < rounds; ++round) {
     const std::size_t count = receive_round(fd);
-    if (count == 0) return true;
+    if (count == 0) return ReadOutcome::Drained;
     const std::shared_ptr<const Handlers> handlers = handlers_;
     dispatching_ = true;
     bool delivered = false;
@@ -344,24 +343,23 @@ bool RawGreTransport::read_batches(int fd, std::size_t rounds) {
       }
       if (!rx_control_.empty() && !through_ipsec(arrival_ifindex(i))) continue;
       dispatch(packet, *handlers, delivered);
-      if (!*alive) return false;
+      if (!*alive) return ReadOutcome::Destroyed;
     }
     if (delivered && handlers->on_batch_end) guarded_call("raw-gre on_batch_end", handlers->on_batch_end);
-    if (!*alive) return false;
+    if (!*alive) return ReadOutcome::Destroyed;
     dispatching_ = false;
     flush();
-    if (count < config_.receive_batch) return true;  // the socket is drained
+    if (count < config_.receive_batch) return ReadOutcome::Drained;
   }
-  return true;
+  return ReadOutcome::MoreWaiting;
 }
 
 void RawGreTransport::on_nhrp_readable() {
   for (std::size_t round = 0; round < config_.max_rounds_per_event; ++round) {
     // Data first: what waits on the data socket goes before the next NHRP batch.
-    if (!read_batches(fd_.get(), config_.max_rounds_per_event)) return;
-    if (!read_batches(nhrp_fd_.get(), 1)) return;
-    pollfd pending{nhrp_fd_.get(), POLLIN, 0};
-    if (::poll(&pending, 1, 0) <= 0) return;  // drained; the watch brings the next ones
+    if (read_batches(fd_.get(), config_.max_rounds_per_event) == ReadOutcome::Destroyed) return;
+    // Drained: the watch brings the next ones.
+    if (read_batches(nhrp_fd_.get(), 1) != ReadOutcome::MoreWaiting) return;
   }
 }
 

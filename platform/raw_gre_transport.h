@@ -129,9 +129,9 @@ class RawGreTransport final : public NbmaTransport {
                std::span<const std::byte> payload, std::uint8_t tos);
   // sendmmsg of the first `count` prepared messages; returns how many left.
   std::size_t send_prepared(std::size_t count);
-  // Reads and delivers up to `rounds` batches from `fd`. Returns false when a
-  // callback destroyed the transport.
-  bool read_batches(int fd, std::size_t rounds);
+  // Reads and delivers up to `rounds` batches from `fd`.
+  enum class ReadOutcome { Drained, MoreWaiting, Destroyed };  // Destroyed: by a callback
+  ReadOutcome read_batches(int fd, std::size_t rounds);
   // The NHRP socket: each of its batches after the data socket is drained.
   void on_nhrp_readable();
   // One recvmmsg; returns the frames read (0: nothing left or an error).
