@@ -21,16 +21,13 @@
 #include "nhrp/codec.h"
 #include "node/hub_node.h"
 #include "shortcut/prefix.h"
+#include "tests/hub/fabric_station.h"
 
 namespace advpnd::hub {
 namespace {
 
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-
-struct Quiet {
-  Quiet() { log::set_level(log::Level::Error); }
-  ~Quiet() { log::set_level(log::Level::Info); }
-};
+using test::ip;
+using Quiet = test::QuietLogs;
 
 // One hub: a HubNode (control plane only) with a route table of its own.
 struct Hub {
@@ -65,58 +62,7 @@ struct Hub {
   std::vector<std::pair<shortcut::Prefix, IpAddress>> routes;
 };
 
-struct Spoke {
-  Spoke(fakes::InMemoryFabric& fabric, IpAddress nbma_address, IpAddress protocol_address)
-      : nbma(nbma_address), protocol(protocol_address) {
-    auto made = fabric.create_endpoint(nbma);
-    REQUIRE(made.ok());
-    endpoint = std::move(made).value();
-    endpoint->set_handlers({[this](const NbmaFrame& frame) {
-                              auto packet = nhrp::decode(frame.payload);
-                              REQUIRE(packet.ok());
-                              received.push_back({frame.outer_source, *packet});
-                            },
-                            [] {}});
-  }
-  nhrp::Sender sender() const { return {nbma, protocol, nhrp::Dialect::Cisco, std::nullopt}; }
-  void send(const IpAddress& to, const nhrp::Packet& packet) {
-    auto bytes = nhrp::encode(packet);
-    REQUIRE(bytes.ok());
-    REQUIRE(endpoint->send(to, nhrp::kGreProtocolNhrp, *bytes, 0xC0).ok());
-  }
-  void register_at(const Hub& hub, std::uint32_t request_id) {
-    nhrp::RegistrationRequestSpec spec;
-    spec.sender = sender();
-    spec.nhs_protocol = hub.protocol;
-    spec.nhs_nbma = hub.nbma;
-    spec.request_id = request_id;
-    spec.holding_time = 600;
-    spec.prefix_length = 32;
-    send(hub.nbma, nhrp::build_registration_request(spec));
-  }
-  void resolve(const Hub& hub, const IpAddress& target, std::uint32_t request_id) {
-    nhrp::ResolutionRequestSpec spec;
-    spec.sender = sender();
-    spec.target = target;
-    spec.request_id = request_id;
-    send(hub.nbma, nhrp::build_resolution_request(spec));
-  }
-  struct Received {
-    IpAddress from;
-    nhrp::Packet packet;
-  };
-  const Received* last_of(nhrp::PacketType type) const {
-    for (auto it = received.rbegin(); it != received.rend(); ++it) {
-      if (it->packet.type == type) return &*it;
-    }
-    return nullptr;
-  }
-
-  IpAddress nbma;
-  IpAddress protocol;
-  std::unique_ptr<fakes::FabricTransport> endpoint;
-  std::vector<Received> received;
-};
+using Spoke = test::FabricStation;
 
 std::vector<IpAddress> transit(const nhrp::Packet& packet, nhrp::ExtensionType type) {
   std::vector<IpAddress> stations;
@@ -143,8 +89,8 @@ struct TwoTiers {
   TwoTiers() {
     central.routes.push_back({shortcut::Prefix::of(ip("10.1.0.0"), 16), r1.protocol});
     central.routes.push_back({shortcut::Prefix::of(ip("10.2.0.0"), 16), r2.protocol});
-    a.register_at(r1, 1);
-    b.register_at(r2, 2);
+    a.register_at(r1.nbma, r1.protocol, 1);
+    b.register_at(r2.nbma, r2.protocol, 2);
     loop.run_until_idle();
   }
 };
@@ -177,7 +123,7 @@ TEST_CASE("hierarchy: a resolution climbs to the central hub, comes down to the 
       request_hop_counts.push_back(packet->hop_count);
     }
   });
-  net.a.resolve(net.r1, net.b.protocol, 77);
+  net.a.resolve_at(net.r1.nbma, net.b.protocol, 77);
   net.loop.run_until_idle();
 
   // A -> R1 (no binding, no route: upstream) -> C (route to R2) -> R2 (B's binding).
@@ -216,7 +162,7 @@ TEST_CASE("hierarchy: an unknown target climbs once and is refused (code 12), no
     auto packet = nhrp::decode(record.payload);
     if (packet.ok() && packet->type == nhrp::PacketType::ResolutionRequest) ++requests;
   });
-  net.a.resolve(net.r1, ip("10.9.9.9"), 78);  // nobody's, no route at C
+  net.a.resolve_at(net.r1.nbma, ip("10.9.9.9"), 78);  // nobody's, no route at C
   net.loop.run_until_idle();
   CHECK(requests == 2);  // A -> R1 -> C, and C does not send it back down to R1
   const Spoke::Received* reply = net.a.last_of(nhrp::PacketType::ResolutionReply);
@@ -229,7 +175,7 @@ TEST_CASE("hierarchy: a route at the central hub back to the asking region is no
   TwoTiers net;
   net.central.routes.emplace_back(shortcut::Prefix::of(ip("10.7.0.0"), 16), net.r1.protocol);
   net.a.received.clear();
-  net.a.resolve(net.r1, ip("10.7.0.5"), 79);
+  net.a.resolve_at(net.r1.nbma, ip("10.7.0.5"), 79);
   net.loop.run_until_idle();
   const Spoke::Received* reply = net.a.last_of(nhrp::PacketType::ResolutionReply);
   REQUIRE(reply != nullptr);

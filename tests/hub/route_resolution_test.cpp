@@ -21,11 +21,15 @@
 #include "nhrp/builders.h"
 #include "nhrp/codec.h"
 #include "shortcut/prefix.h"
+#include "tests/hub/fabric_station.h"
 
 namespace advpnd::hub {
 namespace {
 
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+using test::ip;
+using test::send_nhrp;
+using Station = test::FabricStation;
+using Quiet = test::QuietLogs;
 
 // A hub with a route table of its own: destination prefix -> overlay next hop.
 struct RoutedHub {
@@ -54,58 +58,14 @@ struct RoutedHub {
   std::vector<std::pair<shortcut::Prefix, IpAddress>> routes;
 };
 
-// A station on the fabric (a spoke, or a hub registering at another hub)
-// that decodes what reaches it.
-struct Station {
-  Station(fakes::InMemoryFabric& fabric, IpAddress nbma_address, IpAddress protocol_address)
-      : nbma(nbma_address), protocol(protocol_address) {
-    auto made = fabric.create_endpoint(nbma);
-    REQUIRE(made.ok());
-    endpoint = std::move(made).value();
-    endpoint->set_handlers({[this](const NbmaFrame& frame) {
-                              auto packet = nhrp::decode(frame.payload);
-                              REQUIRE(packet.ok());
-                              received.push_back(*packet);
-                            },
-                            [] {}});
-  }
-  nhrp::Sender sender() const { return {nbma, protocol, nhrp::Dialect::Cisco, std::nullopt}; }
-  IpAddress nbma;
-  IpAddress protocol;
-  std::unique_ptr<fakes::FabricTransport> endpoint;
-  std::vector<nhrp::Packet> received;
-};
-
-void send(NbmaTransport& from, const IpAddress& to, const nhrp::Packet& packet) {
-  auto bytes = nhrp::encode(packet);
-  REQUIRE(bytes.ok());
-  REQUIRE(from.send(to, nhrp::kGreProtocolNhrp, *bytes, 0xC0).ok());
-}
-
-// `who` (NBMA, protocol) registers its /32 at `hub`, sending from `from`.
+// `who` registers its /32 at `hub`, sending from `from` (a spoke's endpoint, or another hub's).
 void register_at(NbmaTransport& from, const nhrp::Sender& who, const RoutedHub& hub, std::uint32_t request_id) {
-  nhrp::RegistrationRequestSpec spec;
-  spec.sender = who;
-  spec.nhs_protocol = hub.protocol;
-  spec.nhs_nbma = hub.nbma;
-  spec.request_id = request_id;
-  spec.holding_time = 600;
-  spec.prefix_length = 32;
-  send(from, hub.nbma, nhrp::build_registration_request(spec));
+  test::register_host(from, who, hub.nbma, hub.protocol, request_id);
 }
 
 void resolve(Station& from, const RoutedHub& hub, const IpAddress& target, std::uint32_t request_id) {
-  nhrp::ResolutionRequestSpec spec;
-  spec.sender = from.sender();
-  spec.target = target;
-  spec.request_id = request_id;
-  send(*from.endpoint, hub.nbma, nhrp::build_resolution_request(spec));
+  from.resolve_at(hub.nbma, target, request_id);
 }
-
-struct Quiet {
-  Quiet() { log::set_level(log::Level::Error); }
-  ~Quiet() { log::set_level(log::Level::Info); }
-};
 
 TEST_CASE("route resolution: a LAN behind a spoke that registered only its /32 is resolved through the route") {
   Quiet quiet;
@@ -126,7 +86,7 @@ TEST_CASE("route resolution: a LAN behind a spoke that registered only its /32 i
   loop.run_until_idle();
   CHECK(a.received.empty());
   REQUIRE(b.received.size() == 1);
-  const nhrp::Packet forwarded = b.received.front();
+  const nhrp::Packet forwarded = b.received.front().packet;
   CHECK(forwarded.type == nhrp::PacketType::ResolutionRequest);
   CHECK(forwarded.dst_protocol == ip("10.1.2.20"));
   CHECK(forwarded.hop_count == nhrp::kCiscoHopCount - 1);
@@ -144,12 +104,12 @@ TEST_CASE("route resolution: a LAN behind a spoke that registered only its /32 i
     nhrp::ReplySpec spec;
     spec.sender = b.sender();
     spec.responder = cie;
-    send(*b.endpoint, hub.nbma, nhrp::build_resolution_reply(forwarded, std::span<const nhrp::Cie>(&cie, 1), spec));
+    send_nhrp(*b.endpoint, hub.nbma, nhrp::build_resolution_reply(forwarded, std::span<const nhrp::Cie>(&cie, 1), spec));
     loop.run_until_idle();
     REQUIRE(a.received.size() == 1);
-    CHECK(a.received[0].type == nhrp::PacketType::ResolutionReply);
-    CHECK(a.received[0].cies.at(0).nbma == b.nbma);
-    CHECK(a.received[0].cies.at(0).prefix_length == 24);
+    CHECK(a.received[0].packet.type == nhrp::PacketType::ResolutionReply);
+    CHECK(a.received[0].packet.cies.at(0).nbma == b.nbma);
+    CHECK(a.received[0].packet.cies.at(0).prefix_length == 24);
   }
 }
 
@@ -170,8 +130,8 @@ TEST_CASE("route resolution: no route, an unregistered next hop, or the requeste
     resolve(a, hub, ip(target), 9);
     loop.run_until_idle();
     REQUIRE(a.received.size() == 1);
-    CHECK(a.received[0].type == nhrp::PacketType::ResolutionReply);
-    CHECK(a.received[0].cies.at(0).code == nhrp::CieCode::NoBindingExists);
+    CHECK(a.received[0].packet.type == nhrp::PacketType::ResolutionReply);
+    CHECK(a.received[0].packet.cies.at(0).code == nhrp::CieCode::NoBindingExists);
     a.received.clear();
   }
   CHECK(hub.server->stats().error_count("route next hop without a binding") == 1);
@@ -254,9 +214,9 @@ TEST_CASE("route resolution: two NHSs routing to each other: never sent back whe
   CHECK(frames[nhrp::PacketType::ResolutionReply] == 2);
   CHECK(two.server->stats().error_count("route next hop is the requester") == 1);
   REQUIRE(a.received.size() == 1);
-  CHECK(a.received[0].type == nhrp::PacketType::ResolutionReply);
-  REQUIRE(a.received[0].cies.size() == 1);
-  CHECK(a.received[0].cies[0].code == nhrp::CieCode::NoBindingExists);
+  CHECK(a.received[0].packet.type == nhrp::PacketType::ResolutionReply);
+  REQUIRE(a.received[0].packet.cies.size() == 1);
+  CHECK(a.received[0].packet.cies[0].code == nhrp::CieCode::NoBindingExists);
 }
 
 }  // namespace
