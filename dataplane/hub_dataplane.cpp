@@ -156,7 +156,7 @@ void HubDataplane::on_multicast_frame(const IpAddress& source, const InnerIpv4& 
   // Only a member of the segment floods it: a source that holds a
   // registration (its post-NAT NBMA, or its own when not NATed), as Cisco
   // replicates only to and from `ip nhrp map multicast dynamic` entries.
-  if (nhs_.cache().count_post_nat(source) == 0 && nhs_.cache().find_nbma(source).empty()) {
+  if (!nhs_.cache().reached_at(source)) {
     ++stats_.multicast.not_registered;
     drop(DropReason::Multicast, source);
     return;

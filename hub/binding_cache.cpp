@@ -85,6 +85,12 @@ std::vector<const db::Binding*> BindingCache::find_address(const IpAddress& prot
   return out;
 }
 
+bool BindingCache::reached_at(const IpAddress& nbma) const {
+  if (count_post_nat(nbma) > 0) return true;
+  const auto slot = by_nbma_.find(nbma);
+  return slot != by_nbma_.end() && !slot->second.empty();
+}
+
 std::vector<const db::Binding*> BindingCache::find_nbma(const IpAddress& nbma) const {
   std::vector<const db::Binding*> out;
   if (auto slot = by_nbma_.find(nbma); slot != by_nbma_.end()) {

@@ -33,6 +33,9 @@ class BindingCache {
   [[nodiscard]] std::vector<const db::Binding*> find_nbma(const IpAddress& nbma) const;
   // How many bindings were registered from this outer (post-NAT) NBMA.
   [[nodiscard]] std::size_t count_post_nat(const IpAddress& post_nat_nbma) const;
+  // Whether any binding is reached at `nbma`: registered from it (its own
+  // NBMA) or seen from it (post-NAT). No allocation: asked per data frame.
+  [[nodiscard]] bool reached_at(const IpAddress& nbma) const;
   // Every binding whose prefix overlaps prefix/prefix_len: covers it, equals
   // it, or lies inside it (the address policy's check, issue #12).
   [[nodiscard]] std::vector<const db::Binding*> overlapping(const IpAddress& prefix, std::uint8_t prefix_len) const;
